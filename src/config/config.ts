@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import cron from 'node-cron';
+import { ConfigError } from '../lib/errors.ts';
+import { registerSecret } from '../lib/redact.ts';
+
+export type Env = Record<string, string | undefined>;
+export type RemovalConfirm = 'recheck' | 'next-run';
+
+export type Credentials =
+  | { kind: 'token'; accessToken: string }
+  | { kind: 'oauth'; clientId: string; clientSecret: string }
+  | { kind: 'none' };
+
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly pgliteDir: string;
+  readonly api: {
+    readonly url: string;
+    readonly credentials: Credentials;
+    readonly rateLimit: number;
+    readonly rateWindowMs: number;
+    readonly pageSize: number;
+    readonly timeoutMs: number;
+    readonly maxRetries: number;
+  };
+  readonly sync: {
+    readonly cron: string;
+    readonly timezone: string;
+    readonly onStart: boolean;
+    readonly snapshotRetentionDays: number;
+    readonly removalGuardPercent: number;
+    readonly removalConfirm: RemovalConfirm;
+  };
+  readonly httpPort: number;
+  readonly logLevel: string;
+  readonly logFormat: 'json' | 'pretty';
+}
+
+/** Every variable the worker reads; deployment examples and docs are checked against this list. */
+export const CONFIG_VARIABLES = [
+  'DATABASE_URL', 'METAACCESS_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID',
+  'METAACCESS_CLIENT_SECRET', 'METAACCESS_RATE_LIMIT', 'METAACCESS_RATE_WINDOW_MS',
+  'METAACCESS_PAGE_SIZE', 'METAACCESS_TIMEOUT_MS', 'METAACCESS_MAX_RETRIES', 'SYNC_CRON',
+  'SYNC_TIMEZONE', 'SYNC_ON_START', 'SNAPSHOT_RETENTION_DAYS', 'REMOVAL_GUARD_PERCENT',
+  'REMOVAL_CONFIRM', 'HTTP_PORT', 'LOG_LEVEL', 'LOG_FORMAT', 'PGLITE_DIR',
+] as const;
+
+const SECRETS = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID', 'METAACCESS_CLIENT_SECRET'];
+const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+
+export interface LoadOptions {
+  /** Credentials are required only by commands that call the API. */
+  requireCredentials?: boolean;
+  /** Whether stderr is a terminal (decides the default log format). */
+  isTty?: boolean;
+}
+
+/** Reads `.env` (if present) under the real environment; the real environment wins. */
+export function readEnvironment(processEnv: Env, dotenvPath = '.env'): Env {
+  let fileEnv: Env = {};
+  try {
+    fileEnv = parseEnv(readFileSync(dotenvPath, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('.env', `cannot read ${dotenvPath}: ${(err as Error).message}`);
+  }
+  return { ...fileEnv, ...processEnv };
+}
+
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  const get = (name: string) => readValue(env, name);
+  const credentials = readCredentials(get);
+  if (options.requireCredentials && credentials.kind === 'none') {
+    throw new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET (or their *_FILE variants)');
+  }
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  const cronExpr = get('SYNC_CRON') ?? '0 2 * * *';
+  if (!cron.validate(cronExpr)) throw new ConfigError('SYNC_CRON', `"${cronExpr}" is not a valid cron expression (5 or 6 fields)`);
+  const timezone = get('SYNC_TIMEZONE') ?? 'UTC';
+  if (!isTimeZone(timezone)) throw new ConfigError('SYNC_TIMEZONE', `"${timezone}" is not an IANA time zone`);
+  const logLevel = get('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = get('LOG_FORMAT') ?? (options.isTty ? 'pretty' : 'json');
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `"${logFormat}" must be json or pretty`);
+  const removalConfirm = get('REMOVAL_CONFIRM') ?? 'recheck';
+  if (removalConfirm !== 'recheck' && removalConfirm !== 'next-run') throw new ConfigError('REMOVAL_CONFIRM', `"${removalConfirm}" must be recheck or next-run`);
+
+  return deepFreeze({
+    databaseUrl,
+    pgliteDir: get('PGLITE_DIR') ?? './data/pglite',
+    api: {
+      url: readUrl(get('METAACCESS_URL') ?? 'https://gears.opswat.com'),
+      credentials,
+      rateLimit: readInt(get, 'METAACCESS_RATE_LIMIT', 10, 1, 10_000),
+      rateWindowMs: readInt(get, 'METAACCESS_RATE_WINDOW_MS', 60_000, 1, 86_400_000),
+      pageSize: readInt(get, 'METAACCESS_PAGE_SIZE', 50, 1, 50),
+      timeoutMs: readInt(get, 'METAACCESS_TIMEOUT_MS', 30_000, 1, 3_600_000),
+      maxRetries: readInt(get, 'METAACCESS_MAX_RETRIES', 5, 0, 100),
+    },
+    sync: {
+      cron: cronExpr,
+      timezone,
+      onStart: readBool(get, 'SYNC_ON_START', false),
+      snapshotRetentionDays: readInt(get, 'SNAPSHOT_RETENTION_DAYS', 400, 0, 100_000),
+      removalGuardPercent: readInt(get, 'REMOVAL_GUARD_PERCENT', 50, 0, 100),
+      removalConfirm,
+    },
+    httpPort: readInt(get, 'HTTP_PORT', 9464, 0, 65_535),
+    logLevel,
+    logFormat,
+  });
+}
+
+/** `X` or the contents of the file named by `X_FILE` (secrets only); empty means unset. */
+function readValue(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  const file = SECRETS.includes(name) ? env[`${name}_FILE`] : undefined;
+  if (direct !== undefined && direct !== '' && file) throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
+  let value = direct;
+  if (file) {
+    try {
+      value = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (value === '') throw new ConfigError(`${name}_FILE`, `${file} is empty`);
+  }
+  value = value?.trim();
+  if (value !== undefined && SECRETS.includes(name)) registerSecret(value);
+  return value === '' ? undefined : value;
+}
+
+function readCredentials(get: (n: string) => string | undefined): Credentials {
+  const accessToken = get('METAACCESS_ACCESS_TOKEN');
+  const clientId = get('METAACCESS_CLIENT_ID');
+  const clientSecret = get('METAACCESS_CLIENT_SECRET');
+  if (clientId || clientSecret) {
+    if (!clientId) throw new ConfigError('METAACCESS_CLIENT_ID', 'is required with METAACCESS_CLIENT_SECRET');
+    if (!clientSecret) throw new ConfigError('METAACCESS_CLIENT_SECRET', 'is required with METAACCESS_CLIENT_ID');
+    if (accessToken) throw new ConfigError('METAACCESS_ACCESS_TOKEN', 'set either a static token or client credentials, not both');
+    return { kind: 'oauth', clientId, clientSecret };
+  }
+  return accessToken ? { kind: 'token', accessToken } : { kind: 'none' };
+}
+
+function readInt(get: (n: string) => string | undefined, name: string, fallback: number, min: number, max: number): number {
+  const raw = get(name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
+  return value;
+}
+
+function readBool(get: (n: string) => string | undefined, name: string, fallback: boolean): boolean {
+  const raw = get(name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `"${raw}" is not true or false`);
+}
+
+function readUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('METAACCESS_URL', `"${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('METAACCESS_URL', 'must be http:// or https://');
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,119 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint, boolean, check, date, index, inet, integer, jsonb, macaddr, pgSchema, primaryKey, smallint, text, timestamp,
+} from 'drizzle-orm/pg-core';
+
+/** Everything the worker owns lives in one schema, so it can share a database with BI tools. */
+export const metaaccess = pgSchema('metaaccess');
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const syncRuns = metaaccess.table('sync_runs', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  startedAt: tstz('started_at').notNull(),
+  finishedAt: tstz('finished_at'),
+  status: text('status').notNull(),
+  trigger: text('trigger').notNull(),
+  pages: integer('pages').notNull().default(0),
+  requests: integer('requests').notNull().default(0),
+  retries: integer('retries').notNull().default(0),
+  rateLimited: integer('rate_limited').notNull().default(0),
+  devicesSeen: integer('devices_seen').notNull().default(0),
+  devicesAdded: integer('devices_added').notNull().default(0),
+  devicesChanged: integer('devices_changed').notNull().default(0),
+  devicesRemoved: integer('devices_removed').notNull().default(0),
+  recordsRejected: integer('records_rejected').notNull().default(0),
+  errorCode: text('error_code'),
+  error: text('error'),
+  notes: text('notes'),
+}, (t) => [
+  check('sync_runs_status_check', sql`${t.status} in ('running', 'succeeded', 'failed', 'cancelled', 'abandoned')`),
+  index('sync_runs_status_idx').on(t.status, t.id),
+]);
+
+export const devices = metaaccess.table('devices', {
+  hwid: text('hwid').primaryKey(),
+  id: integer('id').notNull().unique().generatedAlwaysAsIdentity(),
+  hostname: text('hostname'),
+  nickname: text('nickname'),
+  agentType: text('agent_type'),
+  agentVersion: text('agent_version'),
+  machineType: text('machine_type'),
+  country: text('country'),
+  active: boolean('active'),
+  status: smallint('status'),
+  criticalStatus: smallint('critical_status'),
+  exempt: boolean('exempt'),
+  totalIssue: integer('total_issue'),
+  totalCriticalIssue: integer('total_critical_issue'),
+  lastSeen: tstz('last_seen'),
+  remediationLink: text('remediation_link'),
+  userGroup: text('user_group'),
+  loggedInUsername: text('logged_in_username'),
+  loggedInDomain: text('logged_in_domain'),
+  raw: jsonb('raw').notNull(),
+  contentHash: text('content_hash').notNull(),
+  firstSeenAt: tstz('first_seen_at').notNull(),
+  lastSyncedAt: tstz('last_synced_at').notNull(),
+  removedAt: tstz('removed_at'),
+  firstRunId: integer('first_run_id').notNull(),
+  lastRunId: integer('last_run_id').notNull(),
+  missedRuns: smallint('missed_runs').notNull().default(0),
+}, (t) => [index('devices_last_run_id_idx').on(t.lastRunId)]);
+
+export const deviceOs = metaaccess.table('device_os', {
+  hwid: text('hwid').primaryKey().references(() => devices.hwid, { onDelete: 'cascade' }),
+  family: text('family'),
+  name: text('name'),
+  vendor: text('vendor'),
+  version: text('version'),
+  servicePackVersion: text('service_pack_version'),
+  architecture: text('architecture'),
+  osLanguage: text('os_language'),
+  userPasswordSet: boolean('user_password_set'),
+});
+
+export const networkAdapters = metaaccess.table('network_adapters', {
+  hwid: text('hwid').notNull().references(() => devices.hwid, { onDelete: 'cascade' }),
+  position: smallint('position').notNull(),
+  macAddr: macaddr('mac_addr'),
+  ipv4Addr: inet('ipv4_addr'),
+  ipv6Addr: inet('ipv6_addr'),
+}, (t) => [primaryKey({ columns: [t.hwid, t.position] })]);
+
+export const deviceSnapshots = metaaccess.table('device_snapshots', {
+  deviceId: integer('device_id').notNull().references(() => devices.id, { onDelete: 'cascade' }),
+  runId: integer('run_id').notNull().references(() => syncRuns.id, { onDelete: 'cascade' }),
+  capturedAt: tstz('captured_at').notNull(),
+  status: smallint('status'),
+  criticalStatus: smallint('critical_status'),
+  exempt: boolean('exempt'),
+  active: boolean('active'),
+  totalIssue: integer('total_issue'),
+  totalCriticalIssue: integer('total_critical_issue'),
+  agentVersion: text('agent_version'),
+  osName: text('os_name'),
+  osVersion: text('os_version'),
+  lastSeen: tstz('last_seen'),
+}, (t) => [primaryKey({ columns: [t.deviceId, t.runId] }), index('device_snapshots_captured_at_idx').on(t.capturedAt)]);
+
+export const rejectedRecords = metaaccess.table('rejected_records', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  runId: integer('run_id').notNull().references(() => syncRuns.id, { onDelete: 'cascade' }),
+  page: integer('page').notNull(),
+  reason: text('reason').notNull(),
+  raw: jsonb('raw'),
+}, (t) => [index('rejected_records_run_id_idx').on(t.runId)]);
+
+export const complianceDaily = metaaccess.table('compliance_daily', {
+  day: date('day', { mode: 'string' }).primaryKey(),
+  runId: integer('run_id').notNull(),
+  capturedAt: tstz('captured_at').notNull(),
+  devices: integer('devices').notNull(),
+  compliant: integer('compliant').notNull(),
+  nonCompliant: integer('non_compliant').notNull(),
+  inProgress: integer('in_progress').notNull(),
+  critical: integer('critical').notNull(),
+  exempt: integer('exempt').notNull(),
+  active: integer('active').notNull(),
+});
