@@ -1,4 +1,4 @@
-CREATE SCHEMA "metaaccess";
+CREATE SCHEMA IF NOT EXISTS "metaaccess";
 --> statement-breakpoint
 CREATE TABLE "metaaccess"."compliance_daily" (
 	"day" date PRIMARY KEY NOT NULL,

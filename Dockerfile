@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Node 20 is past end of life: the image runs a maintained LTS line; the code runs on 20 and 22.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY migrations ./migrations
+# The embedded database (used only when DATABASE_URL is unset) lives in a volume owned by the app user.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME ["/app/data"]
+USER node
+# Node is PID 1 here: the CLI handles SIGTERM/SIGINT itself (stop after the page in flight).
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["schedule"]

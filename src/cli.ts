@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import { demoCommand } from './cli/demoCommand.ts';
+import { main } from './cli/main.ts';
+import { migrateCommand } from './cli/migrateCommand.ts';
+import { runsCommand } from './cli/runsCommand.ts';
+import { syncCommand } from './cli/syncCommand.ts';
+
+process.exitCode = await main(process.argv.slice(2), {
+  commands: [migrateCommand, syncCommand, runsCommand, demoCommand],
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  isTty: Boolean(process.stderr.isTTY),
+});

@@ -1,0 +1,49 @@
+import type { RunRow } from '../db/runs.ts';
+import type { RunSummary } from '../jobs/runSync.ts';
+
+/** Plain-text table: columns padded to their widest cell. */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '';
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+export function runsTable(runs: RunRow[]): string {
+  return formatTable(
+    ['id', 'status', 'trigger', 'started (UTC)', 'duration', 'pages', 'requests', '429s', 'seen', 'added', 'changed', 'removed', 'rejected', 'error'],
+    runs.map((r) => [
+      String(r.id), r.status, r.trigger, r.startedAt.toISOString().slice(0, 19).replace('T', ' '),
+      r.finishedAt ? formatDuration(r.finishedAt.getTime() - r.startedAt.getTime()) : '',
+      String(r.pages), String(r.requests), String(r.rateLimited), String(r.devicesSeen), String(r.devicesAdded),
+      String(r.devicesChanged), String(r.devicesRemoved), String(r.recordsRejected),
+      r.errorCode ? `${r.errorCode}: ${(r.error ?? '').slice(0, 60)}` : (r.notes ?? '').slice(0, 60),
+    ]),
+  );
+}
+
+export function summaryText(s: RunSummary): string {
+  const c = s.counters;
+  const lines = [
+    `run ${s.runId} ${s.status} in ${formatDuration(s.finishedAt.getTime() - s.startedAt.getTime())}`,
+    `  devices seen ${c.devicesSeen}, added ${c.devicesAdded}, changed ${c.devicesChanged}, removed ${c.devicesRemoved}, rejected records ${c.recordsRejected}`,
+    `  pages ${c.pages}, requests ${c.requests}, retries ${c.retries}, rate limited (429) ${c.rateLimited}`,
+  ];
+  if (s.notes) lines.push(`  note: ${s.notes}`);
+  if (s.error) lines.push(`  error: ${s.errorCode}: ${s.error}`);
+  return lines.join('\n') + '\n';
+}
+
+export function summaryJson(s: RunSummary): Record<string, unknown> {
+  return {
+    runId: s.runId, status: s.status, startedAt: s.startedAt.toISOString(), finishedAt: s.finishedAt.toISOString(),
+    durationMs: s.finishedAt.getTime() - s.startedAt.getTime(), ...s.counters, notes: s.notes, errorCode: s.errorCode, error: s.error,
+  };
+}

@@ -1,0 +1,70 @@
+import { AppError } from '../lib/errors.ts';
+import { redactText } from '../lib/redact.ts';
+import type { Command } from './command.ts';
+import type { CliContext } from './context.ts';
+
+export interface MainOptions extends Omit<CliContext, 'signal'> {
+  commands: Command[];
+}
+
+/** Dispatches a command and turns every outcome into an exit code; nothing here calls process.exit. */
+export async function main(argv: string[], options: MainOptions): Promise<number> {
+  const [name, ...args] = argv;
+  const command = options.commands.find((c) => c.name === name);
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    options.stdout.write(usage(options.commands));
+    return name ? 0 : 2;
+  }
+  if (!command) {
+    options.stderr.write(`metaaccess-sync: unknown command "${name}"\n\n${usage(options.commands)}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    options.stdout.write(command.help);
+    return 0;
+  }
+  const controller = new AbortController();
+  const stop = stopOnSignals(controller, options.stderr);
+  try {
+    return await command.run(args, { ...options, signal: controller.signal });
+  } catch (err) {
+    const code = err instanceof AppError ? err.exitCode : 1;
+    const label = err instanceof AppError && err.code === 'CONFIG_INVALID' ? 'configuration error' : 'error';
+    options.stderr.write(`metaaccess-sync ${command.name}: ${label}: ${redactText(err instanceof Error ? err.message : String(err))}\n`);
+    return code;
+  } finally {
+    stop();
+  }
+}
+
+/** First SIGINT/SIGTERM asks the run to stop after the page in flight; a second one exits at once. */
+function stopOnSignals(controller: AbortController, stderr: NodeJS.WritableStream): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      stderr.write(`metaaccess-sync: second ${signal}, exiting now\n`);
+      process.exit(130);
+    }
+    stderr.write(`metaaccess-sync: ${signal} received, stopping after the page in flight (again to exit now)\n`);
+    controller.abort(new Error(`received ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+function usage(commands: Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `Usage: metaaccess-sync <command> [options]
+
+Syncs every OPSWAT MetaAccess device into PostgreSQL within the API rate limit.
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run \`metaaccess-sync <command> --help\` for a command's options. Configuration comes from
+environment variables (and a .env file); see README.md.
+`;
+}

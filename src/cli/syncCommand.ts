@@ -1,0 +1,49 @@
+import type { Config } from '../config/config.ts';
+import type { Database } from '../db/openDatabase.ts';
+import { runSync, type RunSummary } from '../jobs/runSync.ts';
+import { systemClock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import { createSource } from '../source/createSource.ts';
+import type { Command } from './command.ts';
+import { describeDatabase, loadCommandConfig, withDatabase, type CliContext } from './context.ts';
+import { parseFlags } from './flags.ts';
+import { summaryJson, summaryText } from './format.ts';
+
+export const syncCommand: Command = {
+  name: 'sync',
+  summary: 'run one complete sync now',
+  help: `Usage: metaaccess-sync sync [--json]
+
+Applies pending migrations, then reads every device page from the MetaAccess API
+(METAACCESS_URL) within the rate limit and stores devices, OS rows, network adapters and a
+snapshot in the database. Credentials: METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and
+METAACCESS_CLIENT_SECRET (each also as *_FILE). SIGINT/SIGTERM stops after the page in flight
+and records the run as cancelled.
+
+Options:
+  --json   print the run summary as JSON to stdout
+
+Exit codes: 0 succeeded (or cancelled by a signal), 1 failed, 2 bad configuration,
+3 another run holds the lock.
+`,
+  async run(args, ctx) {
+    const flags = parseFlags(args, { json: { type: 'boolean' } });
+    const { config, logger } = loadCommandConfig(ctx, true);
+    const summary = await withDatabase(config, (database) => syncOnce(config, database, logger, ctx, 'cli'));
+    writeSummary(ctx, summary, Boolean(flags.json));
+    return summary.status === 'failed' ? 1 : 0;
+  },
+};
+
+export async function syncOnce(config: Config, database: Database, logger: Logger, ctx: CliContext, trigger: string): Promise<RunSummary> {
+  logger.info('database', { database: describeDatabase(config) });
+  const source = createSource(config.api, { clock: systemClock, logger });
+  return runSync({
+    database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
+    settings: { removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone },
+  });
+}
+
+export function writeSummary(ctx: CliContext, summary: RunSummary, json: boolean): void {
+  ctx.stdout.write(json ? JSON.stringify(summaryJson(summary), null, 2) + '\n' : summaryText(summary));
+}

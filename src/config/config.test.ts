@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../lib/errors.ts';
+import { loadConfig, readEnvironment } from './config.ts';
+
+function refusal(env: Record<string, string>, requireCredentials = false): ConfigError {
+  try {
+    loadConfig(env, { requireCredentials });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('configuration was accepted');
+}
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.pgliteDir).toBe('./data/pglite');
+    expect(c.api).toMatchObject({ url: 'https://gears.opswat.com', rateLimit: 10, rateWindowMs: 60_000, pageSize: 50, timeoutMs: 30_000, maxRetries: 5 });
+    expect(c.sync).toMatchObject({ cron: '0 2 * * *', timezone: 'UTC', onStart: false, snapshotRetentionDays: 400, removalGuardPercent: 50, removalConfirm: 'recheck' });
+    expect(c.httpPort).toBe(9464);
+    expect(Object.isFrozen(c.api)).toBe(true);
+  });
+
+  it.each([
+    ['METAACCESS_PAGE_SIZE', '51', /outside 1\.\.50/],
+    ['METAACCESS_PAGE_SIZE', 'fifty', /not a whole number/],
+    ['METAACCESS_RATE_LIMIT', '0', /outside/],
+    ['METAACCESS_RATE_WINDOW_MS', '1.5', /not a whole number/],
+    ['SYNC_CRON', 'every night', /not a valid cron/],
+    ['SYNC_TIMEZONE', 'Mars/Olympus', /IANA/],
+    ['SYNC_ON_START', 'maybe', /true or false/],
+    ['REMOVAL_GUARD_PERCENT', '101', /outside/],
+    ['REMOVAL_CONFIRM', 'never', /recheck or next-run/],
+    ['METAACCESS_URL', 'gears.opswat.com', /not a URL/],
+    ['DATABASE_URL', 'mysql://x', /postgres/],
+    ['LOG_LEVEL', 'loud', /not one of/],
+  ])('refuses %s=%s naming the variable', (name, value, message) => {
+    const err = refusal({ [name]: value });
+    expect(err.variable).toBe(name);
+    expect(err.message).toMatch(new RegExp(`^${name}: `));
+    expect(err.message).toMatch(message);
+    expect(err.exitCode).toBe(2);
+  });
+
+  it('requires credentials only when asked, and accepts either kind', () => {
+    expect(refusal({}, true).message).toMatch(/METAACCESS_ACCESS_TOKEN/);
+    expect(loadConfig({ METAACCESS_ACCESS_TOKEN: 'tok-1234' }, { requireCredentials: true }).api.credentials).toEqual({ kind: 'token', accessToken: 'tok-1234' });
+    expect(loadConfig({ METAACCESS_CLIENT_ID: 'id', METAACCESS_CLIENT_SECRET: 'secret-1' }).api.credentials.kind).toBe('oauth');
+    expect(refusal({ METAACCESS_CLIENT_ID: 'id' }).variable).toBe('METAACCESS_CLIENT_SECRET');
+  });
+
+  it('reads secrets from *_FILE and never echoes them in errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'token'), 'file-token-9876\n');
+    expect(loadConfig({ METAACCESS_ACCESS_TOKEN_FILE: join(dir, 'token') }).api.credentials).toEqual({ kind: 'token', accessToken: 'file-token-9876' });
+    const missing = refusal({ METAACCESS_CLIENT_SECRET_FILE: join(dir, 'nope'), METAACCESS_CLIENT_ID: 'id' });
+    expect(missing.variable).toBe('METAACCESS_CLIENT_SECRET_FILE');
+    const both = refusal({ METAACCESS_ACCESS_TOKEN: 'abc-secret', METAACCESS_ACCESS_TOKEN_FILE: join(dir, 'token') });
+    expect(both.message).not.toContain('abc-secret');
+  });
+
+  it('reads .env under the real environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, '.env'), 'METAACCESS_PAGE_SIZE=20\nLOG_LEVEL=debug\n');
+    const env = readEnvironment({ LOG_LEVEL: 'warn' }, join(dir, '.env'));
+    const c = loadConfig(env);
+    expect(c.api.pageSize).toBe(20);
+    expect(c.logLevel).toBe('warn');
+  });
+});

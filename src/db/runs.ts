@@ -1,0 +1,75 @@
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Executor } from './openDatabase.ts';
+import { syncRuns } from './schema.ts';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
+export type RunRow = typeof syncRuns.$inferSelect;
+
+export async function insertRun(db: Executor, trigger: string, startedAt: Date): Promise<number> {
+  const [row] = await db.insert(syncRuns).values({ trigger, startedAt, status: 'running' }).returning({ id: syncRuns.id });
+  return row!.id;
+}
+
+/** Runs still `running` when we hold the run lock belong to a process that died. */
+export async function markAbandonedRuns(db: Executor, now: Date): Promise<number[]> {
+  const rows = await db.update(syncRuns)
+    .set({ status: 'abandoned', finishedAt: now, errorCode: 'ABANDONED', error: 'the process running it stopped before it finished' })
+    .where(eq(syncRuns.status, 'running'))
+    .returning({ id: syncRuns.id });
+  return rows.map((r) => r.id);
+}
+
+export interface RunCounters {
+  pages: number;
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  devicesSeen: number;
+  devicesAdded: number;
+  devicesChanged: number;
+  devicesRemoved: number;
+  recordsRejected: number;
+}
+
+export async function updateRunCounters(db: Executor, runId: number, counters: RunCounters): Promise<void> {
+  await db.update(syncRuns).set(counters).where(eq(syncRuns.id, runId));
+}
+
+export interface RunEnd {
+  status: Exclude<RunStatus, 'running' | 'abandoned'>;
+  finishedAt: Date;
+  counters: RunCounters;
+  errorCode?: string | null;
+  error?: string | null;
+  notes?: string | null;
+}
+
+export async function finishRun(db: Executor, runId: number, end: RunEnd): Promise<void> {
+  await db.update(syncRuns).set({
+    ...end.counters,
+    status: end.status,
+    finishedAt: end.finishedAt,
+    errorCode: end.errorCode ?? null,
+    error: end.error ?? null,
+    notes: end.notes ?? null,
+  }).where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running')));
+}
+
+export async function selectLastSucceededRun(db: Executor): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(syncRuns).where(eq(syncRuns.status, 'succeeded')).orderBy(desc(syncRuns.id)).limit(1);
+  return row;
+}
+
+export async function selectRecentRuns(db: Executor, limit: number): Promise<RunRow[]> {
+  return db.select().from(syncRuns).orderBy(desc(syncRuns.id)).limit(limit);
+}
+
+export async function selectRun(db: Executor, runId: number): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
+  return row;
+}
+
+export async function countRunsByStatus(db: Executor): Promise<Record<string, number>> {
+  const rows = await db.select({ status: syncRuns.status, n: sql<number>`count(*)::int` }).from(syncRuns).groupBy(syncRuns.status);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}

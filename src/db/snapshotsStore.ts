@@ -1,0 +1,31 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from './openDatabase.ts';
+import { complianceDaily, deviceOs, devices, deviceSnapshots } from './schema.ts';
+
+/**
+ * The snapshot of a run is taken from the current tables when it succeeds, in the same
+ * transaction that marks it succeeded: a run that fails, is cancelled or dies leaves none.
+ */
+export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date): Promise<number> {
+  const result = await db.execute(sql`
+    insert into ${deviceSnapshots} (device_id, run_id, captured_at, status, critical_status, exempt, active,
+      total_issue, total_critical_issue, agent_version, os_name, os_version, last_seen)
+    select d.id, ${runId}, ${capturedAt.toISOString()}::timestamptz, d.status, d.critical_status, d.exempt, d.active,
+      d.total_issue, d.total_critical_issue, d.agent_version, o.name, o.version, d.last_seen
+    from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
+    where d.last_run_id = ${runId}`);
+  return result.rowCount ?? 0;
+}
+
+/** The day's figures: a later succeeded run on the same day replaces an earlier one. */
+export async function upsertComplianceDaily(db: Executor, runId: number, startedAt: Date, capturedAt: Date, timezone: string): Promise<void> {
+  await db.execute(sql`
+    insert into ${complianceDaily} (day, run_id, captured_at, devices, compliant, non_compliant, in_progress, critical, exempt, active)
+    select (${startedAt.toISOString()}::timestamptz at time zone ${timezone})::date, ${runId}, ${capturedAt.toISOString()}::timestamptz,
+      count(*), count(*) filter (where status = 0), count(*) filter (where status = 1), count(*) filter (where status = 3),
+      count(*) filter (where critical_status = 1), count(*) filter (where exempt), count(*) filter (where active)
+    from ${devices} where last_run_id = ${runId}
+    on conflict (day) do update set run_id = excluded.run_id, captured_at = excluded.captured_at, devices = excluded.devices,
+      compliant = excluded.compliant, non_compliant = excluded.non_compliant, in_progress = excluded.in_progress,
+      critical = excluded.critical, exempt = excluded.exempt, active = excluded.active`);
+}

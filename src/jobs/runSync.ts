@@ -1,0 +1,190 @@
+import type { RemovalConfirm } from '../config/config.ts';
+import { markMissingDevices, countPresentDevices, selectMissingHwids } from '../db/devicesStore.ts';
+import { tryAcquireRunLock } from '../db/locks.ts';
+import type { Database } from '../db/openDatabase.ts';
+import {
+  finishRun, insertRun, markAbandonedRuns, selectLastSucceededRun, type RunCounters, type RunStatus,
+} from '../db/runs.ts';
+import { insertRunSnapshots, upsertComplianceDaily } from '../db/snapshotsStore.ts';
+import type { Clock } from '../lib/clock.ts';
+import { errorCode, errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { redactText, truncate } from '../lib/redact.ts';
+import type { Source } from '../source/createSource.ts';
+import { iterateDevicePages } from '../source/pager.ts';
+import { createProgress } from './progress.ts';
+import { evaluateRemovalGuard } from './removalGuard.ts';
+import { storePage } from './storePage.ts';
+
+export interface SyncSettings {
+  removalGuardPercent: number;
+  removalConfirm: RemovalConfirm;
+  timezone: string;
+}
+
+export interface SyncDeps {
+  database: Database;
+  source: Source;
+  clock: Clock;
+  logger: Logger;
+  settings: SyncSettings;
+  trigger: string;
+  signal?: AbortSignal;
+}
+
+export interface RunSummary {
+  runId: number;
+  status: Exclude<RunStatus, 'running' | 'abandoned'>;
+  startedAt: Date;
+  finishedAt: Date;
+  counters: RunCounters;
+  notes: string | null;
+  errorCode: string | null;
+  error: string | null;
+  abandonedRuns: number[];
+}
+
+interface RunState {
+  runId: number;
+  startedAt: Date;
+  counters: RunCounters;
+  seen: Set<string>;
+  notes: string[];
+}
+
+/**
+ * One complete run: lock → run row → every page (one transaction each) → confirm and mark
+ * removals → snapshot and daily figures → run row succeeded. Any failure leaves the run
+ * `failed` (or `cancelled`), removes nothing and adds no snapshot.
+ */
+export async function runSync(deps: SyncDeps): Promise<RunSummary> {
+  const lock = await tryAcquireRunLock(deps.database);
+  try {
+    const { db } = deps.database;
+    const startedAt = new Date(deps.clock.now());
+    const abandonedRuns = await markAbandonedRuns(db, startedAt);
+    const runId = await insertRun(db, deps.trigger, startedAt);
+    const logger = deps.logger.child({ runId });
+    if (abandonedRuns.length) logger.warn('marked runs abandoned', { abandonedRuns });
+    const state: RunState = { runId, startedAt, counters: emptyCounters(), seen: new Set(), notes: [] };
+    const requestsBefore = { ...deps.source.stats };
+    const syncStats = () => {
+      state.counters.requests = deps.source.stats.requests - requestsBefore.requests;
+      state.counters.retries = deps.source.stats.retries - requestsBefore.retries;
+      state.counters.rateLimited = deps.source.stats.rateLimited - requestsBefore.rateLimited;
+    };
+    try {
+      await executeRun({ ...deps, logger }, state, syncStats);
+      return summary(state, 'succeeded', new Date(deps.clock.now()), abandonedRuns);
+    } catch (err) {
+      syncStats();
+      return await recordFailure({ ...deps, logger }, state, err, abandonedRuns);
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void): Promise<void> {
+  const { db } = deps.database;
+  const previous = await selectLastSucceededRun(db);
+  const presentBefore = await countPresentDevices(db);
+  deps.logger.info('sync started', { trigger: deps.trigger, expectedDevices: previous?.devicesSeen ?? null, presentDevices: presentBefore });
+  await readPass(deps, state, syncStats, { expected: previous?.devicesSeen ?? null });
+  const removeAt = await confirmRemovals(deps, state, syncStats, presentBefore);
+  syncStats();
+  const finishedAt = new Date(deps.clock.now());
+  await db.transaction(async (tx) => {
+    if (removeAt !== undefined) state.counters.devicesRemoved = await markMissingDevices(tx, state.runId, finishedAt, removeAt);
+    await insertRunSnapshots(tx, state.runId, finishedAt);
+    await upsertComplianceDaily(tx, state.runId, state.startedAt, finishedAt, deps.settings.timezone);
+    await finishRun(tx, state.runId, { status: 'succeeded', finishedAt, counters: state.counters, notes: notesOf(state) });
+  });
+  deps.logger.info('sync succeeded', { ...state.counters, durationMs: finishedAt.getTime() - state.startedAt.getTime() });
+}
+
+interface PassOptions {
+  expected: number | null;
+  /** Recheck pass: stop once every one of these has been found. */
+  lookingFor?: Set<string>;
+}
+
+/** Reads the list from page 1, storing each page; returns when the list ends (or all sought are found). */
+async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, pass: PassOptions): Promise<void> {
+  const { source } = deps;
+  const progress = createProgress({ clock: deps.clock, logger: deps.logger, expected: pass.expected, limiter: source.limiter });
+  const pages = iterateDevicePages({ api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, seen: state.seen, signal: deps.signal });
+  for await (const batch of pages) {
+    syncStats();
+    const outcome = await storePage(deps.database, {
+      runId: state.runId, page: batch.page, rawDevices: batch.devices, now: state.startedAt, counters: state.counters,
+    });
+    state.counters.pages += 1;
+    state.counters.devicesSeen += outcome.stored.length;
+    state.counters.devicesAdded += outcome.added;
+    state.counters.devicesChanged += outcome.changed;
+    state.counters.recordsRejected += outcome.rejected;
+    progress.page(batch.page, state.counters.devicesSeen, { duplicates: batch.duplicates, rejected: outcome.rejected, recheck: Boolean(pass.lookingFor) });
+    if (pass.lookingFor) {
+      for (const d of outcome.stored) pass.lookingFor.delete(d.device.hwid);
+      if (pass.lookingFor.size === 0) return;
+    }
+    // Graceful stop: the page in flight is stored, then the run ends as cancelled.
+    deps.signal?.throwIfAborted();
+  }
+}
+
+/** Returns the miss count at which devices are marked removed, or undefined to remove none. */
+async function confirmRemovals(deps: SyncDeps, state: RunState, syncStats: () => void, presentBefore: number): Promise<number | undefined> {
+  const { db } = deps.database;
+  const guard = (missing: number) => evaluateRemovalGuard({
+    presentBefore, seen: state.counters.devicesSeen, missing, guardPercent: deps.settings.removalGuardPercent,
+  });
+  let missing = await selectMissingHwids(db, state.runId);
+  if (missing.length === 0) return undefined;
+  let decision = guard(missing.length);
+  if (decision.allowed && deps.settings.removalConfirm === 'recheck') {
+    deps.logger.info('rechecking the list for missing devices', { missing: missing.length });
+    await readPass(deps, state, syncStats, { expected: null, lookingFor: new Set(missing) });
+    missing = await selectMissingHwids(db, state.runId);
+    decision = guard(missing.length);
+  }
+  if (!decision.allowed) {
+    state.notes.push(decision.reason);
+    deps.logger.warn(decision.reason, { missing: missing.length, presentBefore });
+    return undefined;
+  }
+  return deps.settings.removalConfirm === 'recheck' ? 1 : 2;
+}
+
+async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, abandonedRuns: number[]): Promise<RunSummary> {
+  const cancelled = deps.signal?.aborted === true;
+  const status = cancelled ? 'cancelled' : 'failed';
+  const code = cancelled ? 'CANCELLED' : errorCode(err);
+  const message = cancelled ? 'stopped by signal after the page in flight' : truncate(redactText(errorMessage(err)), 2000);
+  const finishedAt = new Date(deps.clock.now());
+  await finishRun(deps.database.db, state.runId, {
+    status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state),
+  });
+  if (cancelled) deps.logger.warn('sync cancelled', { ...state.counters });
+  else deps.logger.error('sync failed', { errorCode: code, error: message, ...state.counters });
+  return { ...summary(state, status, finishedAt, abandonedRuns), errorCode: code, error: message };
+}
+
+function summary(state: RunState, status: RunSummary['status'], finishedAt: Date, abandonedRuns: number[]): RunSummary {
+  return {
+    runId: state.runId, status, startedAt: state.startedAt, finishedAt, counters: { ...state.counters },
+    notes: notesOf(state), errorCode: null, error: null, abandonedRuns,
+  };
+}
+
+function notesOf(state: RunState): string | null {
+  return state.notes.length ? state.notes.join('; ') : null;
+}
+
+function emptyCounters(): RunCounters {
+  return {
+    pages: 0, requests: 0, retries: 0, rateLimited: 0, devicesSeen: 0, devicesAdded: 0,
+    devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0,
+  };
+}

@@ -1,0 +1,63 @@
+import type { Database } from '../db/openDatabase.ts';
+import {
+  deleteDeviceOs, insertRejectedRecords, replaceNetworkAdapters, selectKnownDevices, upsertDeviceOs, upsertDevices,
+  type Rejection,
+} from '../db/devicesStore.ts';
+import { updateRunCounters, type RunCounters } from '../db/runs.ts';
+import { normalizeDevice } from '../normalize/normalizeDevice.ts';
+import type { NormalizedDevice } from '../normalize/rows.ts';
+
+export interface PageOutcome {
+  stored: NormalizedDevice[];
+  added: number;
+  changed: number;
+  rejected: number;
+}
+
+/** Normalizes one page; pure, so a bad record becomes a rejection instead of an exception. */
+export function normalizePage(rawDevices: unknown[]): { stored: NormalizedDevice[]; rejections: Rejection[] } {
+  const stored: NormalizedDevice[] = [];
+  const rejections: Rejection[] = [];
+  for (const raw of rawDevices) {
+    const result = normalizeDevice(raw);
+    if (result.ok) stored.push(result.value);
+    else rejections.push({ reason: result.reason, raw: result.raw });
+  }
+  return { stored, rejections };
+}
+
+/**
+ * One page, one transaction: devices, OS rows, adapters, rejections and the run's counters
+ * commit together or not at all, so the current tables never hold half a page.
+ */
+export async function storePage(
+  database: Database,
+  args: { runId: number; page: number; rawDevices: unknown[]; now: Date; counters: RunCounters },
+): Promise<PageOutcome> {
+  const { stored, rejections } = normalizePage(args.rawDevices);
+  const hwids = stored.map((d) => d.device.hwid);
+  return database.db.transaction(async (tx) => {
+    const known = new Map((await selectKnownDevices(tx, hwids)).map((k) => [k.hwid, k]));
+    let added = 0;
+    let changed = 0;
+    for (const { device } of stored) {
+      const before = known.get(device.hwid);
+      if (!before || before.removedAt) added += 1;
+      else if (before.contentHash !== device.contentHash) changed += 1;
+    }
+    await upsertDevices(tx, stored.map((d) => d.device), args.runId, args.now);
+    await upsertDeviceOs(tx, stored.flatMap((d) => (d.os ? [d.os] : [])));
+    await deleteDeviceOs(tx, stored.filter((d) => !d.os).map((d) => d.device.hwid));
+    await replaceNetworkAdapters(tx, hwids, stored.flatMap((d) => d.adapters));
+    await insertRejectedRecords(tx, args.runId, args.page, rejections);
+    await updateRunCounters(tx, args.runId, {
+      ...args.counters,
+      pages: args.counters.pages + 1,
+      devicesSeen: args.counters.devicesSeen + stored.length,
+      devicesAdded: args.counters.devicesAdded + added,
+      devicesChanged: args.counters.devicesChanged + changed,
+      recordsRejected: args.counters.recordsRejected + rejections.length,
+    });
+    return { stored, added, changed, rejected: rejections.length };
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * One raw MetaAccess device (untrusted JSON) → typed rows, or a rejection with a reason a person
+ * can act on. Pure: no I/O, never throws.
+ */
+import { createHash } from 'node:crypto';
+import {
+  describeType, isPlainObject, ownField, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt,
+  toStorableString, toText, toTimestamp,
+} from './coerce.ts';
+import type { DeviceOsRow, DeviceRow, NetworkAdapterRow, NormalizeResult } from './rows.ts';
+
+export const MAX_HWID_LENGTH = 256;
+/** `network_adapters.position` is a smallint; no real device comes near this many adapters. */
+export const MAX_ADAPTERS = 32_768;
+
+/** A device row before its hash, which also covers the OS and adapter rows. */
+export type DeviceFields = Omit<DeviceRow, 'contentHash'>;
+
+export type HwidResult = { ok: true; hwid: string } | { ok: false; reason: string };
+
+export function normalizeDevice(raw: unknown): NormalizeResult {
+  try {
+    if (!isPlainObject(raw)) return reject(`record is not an object (${describeType(raw)})`, raw);
+    const id = readHwid(raw);
+    if (!id.ok) return reject(id.reason, raw);
+    const fields = toDeviceRow(raw, id.hwid);
+    const os = toDeviceOsRow(ownField(raw, 'os_info'), id.hwid);
+    const adapters = toNetworkAdapterRows(ownField(raw, 'network_info'), id.hwid);
+    const device: DeviceRow = { ...fields, contentHash: contentHash(fields, os, adapters) };
+    return { ok: true, value: { device, os, adapters } };
+  } catch (error) {
+    // Unreachable for JSON input; a getter or Proxy from a non-JSON caller must not sink a run.
+    return reject(`record could not be normalized: ${error instanceof Error ? error.message : String(error)}`, raw);
+  }
+}
+
+function reject(reason: string, raw: unknown): NormalizeResult {
+  let storable: unknown = null;
+  try {
+    storable = sanitizeJson(raw);
+  } catch {
+    // Keep the reason even when the record itself cannot be copied.
+  }
+  return { ok: false, reason, raw: storable };
+}
+
+/**
+ * The identity is never altered beyond trimming: NUL or broken Unicode would have to be edited
+ * away, and two different devices could then share one hwid, so such records are rejected.
+ */
+export function readHwid(record: Record<string, unknown>): HwidResult {
+  const value = ownField(record, 'hwid');
+  if (value === undefined || value === null) return { ok: false, reason: 'missing hwid' };
+  let hwid: string;
+  if (typeof value === 'string') hwid = value.trim();
+  else if (typeof value === 'number' && Number.isFinite(value)) hwid = String(value);
+  else if (typeof value === 'number') return { ok: false, reason: `hwid is not a finite number (${value})` };
+  else return { ok: false, reason: `hwid is not a string (${describeType(value)})` };
+  if (hwid === '') return { ok: false, reason: 'hwid is empty' };
+  if (hwid.includes('\u0000')) return { ok: false, reason: 'hwid contains a NUL character' };
+  if (toStorableString(hwid) !== hwid) return { ok: false, reason: 'hwid is not valid Unicode (lone surrogate)' };
+  if ([...hwid].length > MAX_HWID_LENGTH) {
+    return { ok: false, reason: `hwid longer than ${MAX_HWID_LENGTH} characters` };
+  }
+  return { ok: true, hwid };
+}
+
+/** Counts of issues cannot be negative: a negative one is a sentinel or a bug, not a count. */
+function toCount(value: unknown): number | null {
+  return toInt(value, { min: 0 });
+}
+
+export function toDeviceRow(record: Record<string, unknown>, hwid: string): DeviceFields {
+  const field = (key: string) => ownField(record, key);
+  const userInfo = field('user_info');
+  const user = isPlainObject(userInfo) ? userInfo : {};
+  return {
+    hwid,
+    hostname: toText(field('hostname')),
+    nickname: toText(field('nickname')),
+    agentType: toText(field('agent_type')),
+    agentVersion: toText(field('agent_version')),
+    machineType: toText(field('machine_type')),
+    country: toText(field('country')),
+    active: toBool(field('active')),
+    status: toSmallInt(field('status')),
+    criticalStatus: toSmallInt(field('critical_status')),
+    exempt: toBool(field('exempt')),
+    totalIssue: toCount(field('total_issue')),
+    totalCriticalIssue: toCount(field('total_critical_issue')),
+    lastSeen: toTimestamp(field('last_seen')),
+    remediationLink: toText(field('remediation_link')),
+    userGroup: toText(field('user')),
+    loggedInUsername: toText(ownField(user, 'username')),
+    loggedInDomain: toText(ownField(user, 'domain')),
+    raw: sanitizeJson(record) as Record<string, unknown>,
+  };
+}
+
+/** No row when nothing usable was reported: "no OS info" must stay distinguishable in SQL. */
+export function toDeviceOsRow(osInfo: unknown, hwid: string): DeviceOsRow | null {
+  if (!isPlainObject(osInfo)) return null;
+  const field = (key: string) => ownField(osInfo, key);
+  const values = {
+    family: toText(field('family')),
+    name: toText(field('name')),
+    vendor: toText(field('vendor')),
+    version: toText(field('version')),
+    servicePackVersion: toText(field('service_pack_version')),
+    architecture: toText(field('architecture')),
+    osLanguage: toText(field('os_language')),
+    userPasswordSet: toBool(field('user_password_set')),
+  };
+  if (Object.values(values).every((value) => value === null)) return null;
+  return { hwid, ...values };
+}
+
+/**
+ * `position` is the index in the array as received, so it stays stable when an entry in between
+ * is junk (skipped). A lone object is read as a one-entry list: it is still one adapter.
+ */
+export function toNetworkAdapterRows(networkInfo: unknown, hwid: string): NetworkAdapterRow[] {
+  const entries = Array.isArray(networkInfo) ? networkInfo : isPlainObject(networkInfo) ? [networkInfo] : [];
+  const rows: NetworkAdapterRow[] = [];
+  const count = Math.min(entries.length, MAX_ADAPTERS);
+  for (let position = 0; position < count; position++) {
+    const entry: unknown = entries[position];
+    if (!isPlainObject(entry)) continue;
+    rows.push({
+      hwid,
+      position,
+      macAddr: toMac(ownField(entry, 'mac_addr')),
+      ipv4Addr: toIPv4(ownField(entry, 'ipv4_addr')),
+      ipv6Addr: toIPv6(ownField(entry, 'ipv6_addr')),
+    });
+  }
+  return rows;
+}
+
+const UNHASHED_FIELDS = new Set(['lastSeen', 'raw', 'contentHash']);
+
+/**
+ * Equal hashes mean "nothing a user can query changed". `lastSeen` moves on every check-in and
+ * `raw` carries fields we do not type, so neither counts; key order never matters.
+ */
+export function contentHash(device: DeviceFields, os: DeviceOsRow | null, adapters: NetworkAdapterRow[]): string {
+  const typed = Object.fromEntries(Object.entries(device).filter(([key]) => !UNHASHED_FIELDS.has(key)));
+  return createHash('sha256').update(canonicalJson({ device: typed, os, adapters })).digest('hex');
+}
+
+/** JSON with object keys sorted, so the same data always yields the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(value)) {
+    const members = Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

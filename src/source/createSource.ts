@@ -1,0 +1,53 @@
+import type { Config } from '../config/config.ts';
+import type { Clock } from '../lib/clock.ts';
+import { ConfigError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { createDevicesApi, type DevicesApi } from './devicesApi.ts';
+import { createRateLimiter, type RateLimiter } from './rateLimiter.ts';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './retryPolicy.ts';
+import { createRequestStats, createSender, type RequestStats } from './sender.ts';
+import { createOAuthTokenProvider, createStaticToken } from './tokenProvider.ts';
+import { gotTransport, type Transport } from './transport.ts';
+
+export interface Source {
+  api: DevicesApi;
+  limiter: RateLimiter;
+  stats: RequestStats;
+  pageSize: number;
+  /** How many pages may be requested ahead of the one being stored. */
+  prefetch: number;
+}
+
+export interface SourceDeps {
+  clock: Clock;
+  logger: Logger;
+  transport?: Transport;
+  backoff?: BackoffOptions;
+  limiter?: RateLimiter;
+}
+
+/** Wires the API side from configuration: limiter → sender (retries) → token → devices API. */
+export function createSource(config: Config['api'], deps: SourceDeps): Source {
+  const stats = createRequestStats();
+  const limiter = deps.limiter ?? createRateLimiter({ limit: config.rateLimit, windowMs: config.rateWindowMs });
+  const send = createSender({
+    transport: deps.transport ?? gotTransport,
+    limiter,
+    clock: deps.clock,
+    logger: deps.logger,
+    stats,
+    maxRetries: config.maxRetries,
+    timeoutMs: config.timeoutMs,
+    backoff: deps.backoff ?? DEFAULT_BACKOFF,
+    maxServerDelayMs: Math.max(15 * 60_000, 2 * config.rateWindowMs),
+  });
+  const creds = config.credentials;
+  if (creds.kind === 'none') {
+    throw new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET');
+  }
+  const tokens = creds.kind === 'token'
+    ? createStaticToken(creds.accessToken)
+    : createOAuthTokenProvider({ baseUrl: config.url, clientId: creds.clientId, clientSecret: creds.clientSecret, send, clock: deps.clock, stats });
+  const api = createDevicesApi({ baseUrl: config.url, pageSize: config.pageSize, send, tokens });
+  return { api, limiter, stats, pageSize: config.pageSize, prefetch: Math.min(config.rateLimit, 16) };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createRateLimiter, defaultMarginMs } from './rateLimiter.ts';
+
+/** Highest number of grants inside any window of `windowMs` (a strict server's view). */
+function maxInSlidingWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= windowMs) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+describe('rate limiter (sliding window)', () => {
+  it('never grants more than the limit in any window, and is no slower than the limit forces', async () => {
+    const limit = 5;
+    const windowMs = 200;
+    const limiter = createRateLimiter({ limit, windowMs });
+    const start = performance.now();
+    const grants: number[] = [];
+    await Promise.all(Array.from({ length: 23 }, () => limiter.acquire().then(() => grants.push(performance.now()))));
+    const elapsed = performance.now() - start;
+    expect(maxInSlidingWindow(grants, windowMs)).toBeLessThanOrEqual(limit);
+    // 23 grants at 5 per window need 4 full windows after the first burst: no more than that plus the margin.
+    const minimal = 4 * windowMs;
+    expect(elapsed).toBeGreaterThanOrEqual(minimal);
+    expect(elapsed).toBeLessThan(4 * (windowMs + defaultMarginMs(windowMs)) + 150);
+  });
+
+  it('keeps the window across bursts: a late burst waits for old grants to age out', async () => {
+    const limiter = createRateLimiter({ limit: 3, windowMs: 150 });
+    const grants: number[] = [];
+    const take = () => limiter.acquire().then(() => grants.push(performance.now()));
+    await Promise.all([take(), take()]);
+    await new Promise((r) => setTimeout(r, 100));
+    // A fixed window would reset here and allow 3 more at once; a sliding one allows 1 now, 2 later.
+    await Promise.all([take(), take(), take()]);
+    expect(maxInSlidingWindow(grants, 150)).toBeLessThanOrEqual(3);
+    expect(grants[4]! - grants[0]!).toBeGreaterThanOrEqual(150);
+  });
+
+  it('counts the time callers waited', async () => {
+    const limiter = createRateLimiter({ limit: 1, windowMs: 100, marginMs: 0 });
+    await limiter.acquire();
+    await limiter.acquire();
+    expect(limiter.waitedMs).toBeGreaterThanOrEqual(90);
+  });
+
+  it('drops a queued request when its signal aborts, without using a slot', async () => {
+    const limiter = createRateLimiter({ limit: 1, windowMs: 100, marginMs: 0 });
+    await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.acquire(controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    expect(limiter.queued).toBe(0);
+  });
+
+  it('margin is 1% of the window, between 20 ms and 1 s', () => {
+    expect(defaultMarginMs(60_000)).toBe(600);
+    expect(defaultMarginMs(1000)).toBe(20);
+    expect(defaultMarginMs(3_600_000)).toBe(1000);
+  });
+});

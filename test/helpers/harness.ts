@@ -1,0 +1,71 @@
+import type { Config } from '../../src/config/config.ts';
+import { runMigrations } from '../../src/db/migrate.ts';
+import { runSync, type SyncSettings } from '../../src/jobs/runSync.ts';
+import { systemClock } from '../../src/lib/clock.ts';
+import { createLogger, type Logger } from '../../src/lib/logger.ts';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.ts';
+import { createSource, type Source } from '../../src/source/createSource.ts';
+import { createTestDatabase, type TestDatabase } from './testDatabase.ts';
+import { Writable } from 'node:stream';
+
+export const TEST_TOKEN = 'static-token-7f3a9c1e5b';
+export const TEST_CLIENT = { clientId: 'client-abc', clientSecret: 'client-secret-5d8e2f' };
+
+/** Collects log lines so tests can assert on them (and that no secret is among them). */
+export class LogCapture extends Writable {
+  lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
+    done();
+  }
+  get text() {
+    return this.lines.join('\n');
+  }
+}
+
+export interface HarnessOptions {
+  simulator?: SimulatorOptions;
+  api?: Partial<Config['api']>;
+  settings?: Partial<SyncSettings>;
+}
+
+export interface Harness {
+  sim: Simulator;
+  tdb: TestDatabase;
+  logs: LogCapture;
+  logger: Logger;
+  apiConfig: Config['api'];
+  /** A new source per run, as the CLI does. */
+  makeSource(): Source;
+  sync(options?: { settings?: Partial<SyncSettings>; signal?: AbortSignal; source?: Source }): ReturnType<typeof runSync>;
+  close(): Promise<void>;
+}
+
+/** Simulator + fresh migrated database + a sync wired like the CLI's, with fast retries. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sim = createSimulator({ auth: { token: TEST_TOKEN }, ...options.simulator });
+  await sim.start();
+  const tdb = await createTestDatabase();
+  await runMigrations(tdb.database);
+  const logs = new LogCapture();
+  const logger = createLogger({ level: 'debug', format: 'json', stream: logs });
+  const apiConfig: Config['api'] = {
+    url: sim.url,
+    credentials: { kind: 'token', accessToken: TEST_TOKEN },
+    rateLimit: 1000, rateWindowMs: 1000, pageSize: 50, timeoutMs: 5000, maxRetries: 5,
+    ...options.api,
+  };
+  const makeSource = () => createSource(apiConfig, { clock: systemClock, logger, backoff: { baseMs: 5, capMs: 40 } });
+  return {
+    sim, tdb, logs, logger, apiConfig, makeSource,
+    sync: (o = {}) => runSync({
+      database: tdb.database, source: o.source ?? makeSource(), clock: systemClock, logger, trigger: 'test',
+      settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC', ...options.settings, ...o.settings },
+      ...(o.signal ? { signal: o.signal } : {}),
+    }),
+    close: async () => {
+      await sim.close();
+      await tdb.drop();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { tryAcquireRunLock } from '../src/db/locks.ts';
+import { LockHeldError } from '../src/lib/errors.ts';
+import { startHarness, type Harness } from './helpers/harness.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
+  return (await h!.tdb.database.db.execute(q)).rows as T[];
+}
+
+async function removedHwids(): Promise<string[]> {
+  return (await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map((r) => r.hwid);
+}
+
+/** Deletes the first two devices once page 3 has been served: the list shifts back, two devices of page 4 slip onto page 3 unread. */
+function deleteEarlyDevicesDuringRun(harness: Harness): string[] {
+  const deleted: string[] = [];
+  harness.sim.onPage((page) => {
+    if (page === 3 && deleted.length === 0) {
+      const list = harness.sim.list();
+      deleted.push(String(list[0]!.hwid), String(list[1]!.hwid));
+      harness.sim.setDevices(list.slice(2));
+    }
+  });
+  return deleted;
+}
+
+describe('removal', () => {
+  it('recheck: devices skipped by a shifting list are found again; only deleted ones are removed', async () => {
+    h = await startHarness({ simulator: { devices: 500, seed: 21 } });
+    expect((await h.sync()).status).toBe('succeeded');
+    const deleted = deleteEarlyDevicesDuringRun(h);
+    const run = await h.sync();
+    h.sim.onPage(null);
+    expect(run.status).toBe('succeeded');
+    expect(run.counters.devicesRemoved).toBe(2);
+    expect(await removedHwids()).toEqual([...deleted].sort());
+    const present = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices_current`);
+    expect(present[0]!.n).toBe(498);
+  });
+
+  it('next-run: a device is removed only when a second complete run misses it too', async () => {
+    h = await startHarness({ simulator: { devices: 500, seed: 22 }, settings: { removalConfirm: 'next-run' } });
+    const requestsBefore = h.sim.stats().requests;
+    expect((await h.sync()).status).toBe('succeeded');
+    const firstRunRequests = h.sim.stats().requests - requestsBefore;
+    const deleted = deleteEarlyDevicesDuringRun(h);
+    const second = await h.sync();
+    h.sim.onPage(null);
+    expect(second.counters.devicesRemoved).toBe(0);
+    expect(await removedHwids()).toEqual([]);
+    const third = await h.sync();
+    expect(third.counters.devicesRemoved).toBe(2);
+    expect(await removedHwids()).toEqual([...deleted].sort());
+    // next-run never re-reads the list: a run costs what a single pass costs.
+    expect(third.counters.requests).toBeLessThanOrEqual(firstRunRequests);
+  });
+
+  it('the guard keeps every device when a run sees too few of them', async () => {
+    h = await startHarness({ simulator: { devices: 200, seed: 23 } });
+    expect((await h.sync()).status).toBe('succeeded');
+    h.sim.setDevices(h.sim.list().slice(0, 60));
+    const run = await h.sync();
+    expect(run.status).toBe('succeeded');
+    expect(run.counters.devicesRemoved).toBe(0);
+    expect(run.notes).toMatch(/removal guard/);
+    expect(await removedHwids()).toEqual([]);
+    const [row] = await rows<{ notes: string }>(sql`select notes from metaaccess.sync_runs where id = ${run.runId}`);
+    expect(row!.notes).toMatch(/removal guard/);
+  });
+
+  it('a device that comes back after removal is present again and counted as added', async () => {
+    h = await startHarness({ simulator: { devices: 120, seed: 24 } });
+    await h.sync();
+    const all = h.sim.list();
+    h.sim.setDevices(all.slice(1));
+    expect((await h.sync()).counters.devicesRemoved).toBe(1);
+    h.sim.setDevices(all);
+    const back = await h.sync();
+    expect(back.counters.devicesAdded).toBe(1);
+    expect(await removedHwids()).toEqual([]);
+  });
+});
+
+describe('run bookkeeping', () => {
+  it('refuses to start while another run holds the lock', async () => {
+    h = await startHarness({ simulator: { devices: 10 } });
+    const lock = await tryAcquireRunLock(h.tdb.database);
+    try {
+      await expect(h.sync()).rejects.toBeInstanceOf(LockHeldError);
+    } finally {
+      await lock.release();
+    }
+    expect((await h.sync()).status).toBe('succeeded');
+  });
+
+  it('marks a run left running by a dead process as abandoned', async () => {
+    h = await startHarness({ simulator: { devices: 10 } });
+    const [dead] = await rows<{ id: number }>(sql`insert into metaaccess.sync_runs (started_at, status, trigger) values (now(), 'running', 'cli') returning id`);
+    const run = await h.sync();
+    expect(run.abandonedRuns).toEqual([dead!.id]);
+    const [row] = await rows<{ status: string; finished_at: Date | null }>(sql`select status, finished_at from metaaccess.sync_runs where id = ${dead!.id}`);
+    expect(row!.status).toBe('abandoned');
+    expect(row!.finished_at).not.toBeNull();
+  });
+
+  it('stops after the page in flight when cancelled, recording the run cancelled', async () => {
+    h = await startHarness({ simulator: { devices: 600, seed: 25 }, api: { rateLimit: 5, rateWindowMs: 200 } });
+    await h.sync();
+    const controller = new AbortController();
+    h.sim.onPage((page) => {
+      if (page === 3) controller.abort(new Error('SIGTERM'));
+    });
+    const run = await h.sync({ signal: controller.signal });
+    expect(run.status).toBe('cancelled');
+    expect(run.counters.pages).toBeLessThan(12);
+    expect(run.counters.devicesRemoved).toBe(0);
+    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_snapshots where run_id = ${run.runId}`);
+    expect(snaps[0]!.n).toBe(0);
+  });
+});
