@@ -1,12 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { normalizeDevice } from '../src/normalize/normalizeDevice.ts';
+import { createSimulator } from '../src/simulator/simulator.ts';
+import { runCli } from './helpers/cli.ts';
 import { startHarness, TEST_CLIENT, type Harness } from './helpers/harness.ts';
+import { createTestDatabase } from './helpers/testDatabase.ts';
 
 let h: Harness | undefined;
+let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
   await h?.close();
+  await cleanup?.();
   h = undefined;
+  cleanup = undefined;
 });
 
 async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
@@ -14,21 +20,37 @@ async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
 }
 
 describe('end-to-end sync against the simulator', () => {
-  it('stores every device, OS row and adapter exactly, within the rate limit, then tracks changes', async () => {
-    h = await startHarness({
-      simulator: { devices: 2400, seed: 7, rateLimit: { limit: 10, windowMs: 1000 }, latencyMs: 5, jitterMs: 5, auth: TEST_CLIENT },
-      api: { rateLimit: 10, rateWindowMs: 1000, credentials: { kind: 'oauth', ...TEST_CLIENT } },
-    });
-    const first = await h.sync();
-    expect(first.status).toBe('succeeded');
-    expect(h.sim.stats().rateLimited).toBe(0);
-    expect(h.sim.maxInWindow(1000)).toBeLessThanOrEqual(10);
+  it('stores every device, OS row and adapter exactly, within the rate limit, then tracks changes (CLI sync)', async () => {
+    // The sync runs in its own process, as in production: the simulator's clock then sees
+    // arrivals when they happen, not when this process's event loop gets round to them.
+    const sim = createSimulator({ devices: 2400, seed: 7, rateLimit: { limit: 10, windowMs: 1000 }, latencyMs: 5, jitterMs: 5, auth: TEST_CLIENT });
+    await sim.start();
+    const tdb = await createTestDatabase();
+    cleanup = async () => {
+      await sim.close();
+      await tdb.drop();
+    };
+    const env = {
+      DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_CLIENT_ID: TEST_CLIENT.clientId,
+      METAACCESS_CLIENT_SECRET: TEST_CLIENT.clientSecret, METAACCESS_RATE_LIMIT: '10', METAACCESS_RATE_WINDOW_MS: '1000',
+    };
+    const q = async <T>(query: ReturnType<typeof sql>) => (await tdb.database.db.execute(query)).rows as T[];
 
-    const source = h.sim.list();
+    const first = await runCli(['sync', '--json'], env);
+    expect(first.code).toBe(0);
+    const firstSummary = JSON.parse(first.stdout);
+    expect(firstSummary).toMatchObject({ status: 'succeeded', devicesSeen: 2400, devicesAdded: 2400, pages: 48, rateLimited: 0 });
+    expect(sim.stats().rateLimited).toBe(0);
+    expect(sim.maxInWindow(1000)).toBeLessThanOrEqual(10);
+    expect(firstSummary.requests).toBe(sim.stats().requests);
+    expect(first.stderr).toMatch(/"message":"page 48 stored"/);
+    expect(first.stdout + first.stderr).not.toContain(TEST_CLIENT.clientSecret);
+
+    const source = sim.list();
     const expected = source.map((raw) => normalizeDevice(raw)).flatMap((r) => (r.ok ? [r.value] : []));
     expect(expected).toHaveLength(2400);
-    const stored = await rows<{ hwid: string; hostname: string | null; status: number | null; active: boolean | null; last_seen: Date | null; raw: unknown }>(
-      sql`select hwid, hostname, status, active, last_seen, raw from metaaccess.devices order by hwid`);
+    const stored = await q<{ hwid: string; hostname: string | null; status: number | null; active: boolean | null; last_seen: string | null; raw: unknown }>(
+      sql`select hwid, hostname, status, active, last_seen, raw from metaaccess.devices`);
     expect(stored).toHaveLength(2400);
     const byHwid = new Map(stored.map((d) => [d.hwid, d]));
     for (const raw of source) {
@@ -37,44 +59,43 @@ describe('end-to-end sync against the simulator', () => {
       expect(d.hostname).toBe(raw.hostname ?? null);
       expect(d.status).toBe(raw.status ?? null);
       expect(d.active).toBe(raw.active === undefined ? null : raw.active === 1);
-      expect(d.last_seen?.toISOString()).toBe(new Date(String(raw.last_seen)).toISOString());
+      expect(d.last_seen === null ? null : new Date(d.last_seen).toISOString()).toBe(new Date(String(raw.last_seen)).toISOString());
     }
-    const osCount = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_os`);
+    const osCount = await q<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_os`);
     expect(osCount[0]!.n).toBe(expected.filter((e) => e.os).length);
-    const adapters = await rows<{ hwid: string; position: number; mac_addr: string | null; ipv4_addr: string | null; ipv6_addr: string | null }>(
-      sql`select hwid, position, mac_addr::text, host(ipv4_addr) as ipv4_addr, host(ipv6_addr) as ipv6_addr from metaaccess.network_adapters order by hwid, position`);
-    const expectedAdapters = expected.flatMap((e) => e.adapters).sort((a, b) => (a.hwid < b.hwid ? -1 : a.hwid > b.hwid ? 1 : a.position - b.position));
-    expect(adapters).toEqual(expectedAdapters);
+    const adapters = await q<{ hwid: string; position: number; macAddr: string | null; ipv4Addr: string | null; ipv6Addr: string | null }>(
+      sql`select hwid, position, mac_addr::text as "macAddr", host(ipv4_addr) as "ipv4Addr", host(ipv6_addr) as "ipv6Addr" from metaaccess.network_adapters`);
+    const key = (a: { hwid: string; position: number }) => `${a.hwid}/${String(a.position).padStart(3, '0')}`;
+    const sortAdapters = <T extends { hwid: string; position: number }>(list: T[]) => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    expect(sortAdapters(adapters)).toEqual(sortAdapters(expected.flatMap((e) => e.adapters)));
     const sourceAdapterCount = source.reduce((n, raw) => n + (Array.isArray(raw.network_info) ? raw.network_info.length : 0), 0);
     expect(adapters).toHaveLength(sourceAdapterCount);
 
-    const run1 = (await rows<Record<string, unknown>>(sql`select * from metaaccess.sync_runs where id = ${first.runId}`))[0]!;
-    expect(run1).toMatchObject({ status: 'succeeded', devices_seen: 2400, devices_added: 2400, devices_changed: 0, devices_removed: 0, rate_limited: 0 });
-    expect(run1.pages).toBe(48);
-    expect(run1.requests).toBe(h.sim.stats().requests);
-
-    const added = h.sim.addDevices(30);
-    const removed = h.sim.removeDevices(20);
-    const changed = h.sim.changeDevices(40).filter((hw) => !removed.includes(hw));
-    const second = await h.sync();
-    expect(second.status).toBe('succeeded');
-    expect(second.counters).toMatchObject({ devicesSeen: 2410, devicesAdded: 30, devicesChanged: changed.length, devicesRemoved: 20 });
-    const gone = await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`);
+    const removed = sim.removeDevices(20);
+    const added = sim.addDevices(30);
+    const changed = sim.changeDevices(40).filter((hw) => !added.includes(hw));
+    const second = await runCli(['sync', '--json'], env);
+    expect(second.code).toBe(0);
+    const secondSummary = JSON.parse(second.stdout);
+    expect(secondSummary).toMatchObject({ status: 'succeeded', devicesSeen: 2410, devicesAdded: 30, devicesChanged: changed.length, devicesRemoved: 20, rateLimited: 0 });
+    const gone = await q<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`);
     expect(gone.map((g) => g.hwid)).toEqual([...removed].sort());
-    const current = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices_current`);
+    const current = await q<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices_current`);
     expect(current[0]!.n).toBe(2410);
-    const newOnes = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices where first_run_id = ${second.runId}`);
+    const newOnes = await q<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices where first_run_id = ${secondSummary.runId}`);
     expect(newOnes[0]!.n).toBe(added.length);
+    const runRows = await q<Record<string, unknown>>(sql`select id, status, devices_added, devices_changed, devices_removed from metaaccess.sync_runs order by id`);
+    expect(runRows).toEqual([
+      { id: firstSummary.runId, status: 'succeeded', devices_added: 2400, devices_changed: 0, devices_removed: 0 },
+      { id: secondSummary.runId, status: 'succeeded', devices_added: 30, devices_changed: changed.length, devices_removed: 20 },
+    ]);
 
-    const snaps = await rows<{ run_id: number; n: number }>(sql`select run_id, count(*)::int as n from metaaccess.device_snapshots group by run_id order by run_id`);
-    expect(snaps).toEqual([{ run_id: first.runId, n: 2400 }, { run_id: second.runId, n: 2410 }]);
-    const daily = await rows<{ devices: number; compliant: number; run_id: number }>(sql`select devices, compliant, run_id from metaaccess.compliance_daily`);
-    expect(daily).toHaveLength(1);
-    expect(daily[0]).toMatchObject({ devices: 2410, run_id: second.runId });
-    const compliantNow = h.sim.list().filter((d) => d.status === 0).length;
-    expect(daily[0]!.compliant).toBe(compliantNow);
-    expect(h.sim.stats().rateLimited).toBe(0);
-    expect(h.sim.maxInWindow(1000)).toBeLessThanOrEqual(10);
+    const snaps = await q<{ run_id: number; n: number }>(sql`select run_id, count(*)::int as n from metaaccess.device_snapshots group by run_id order by run_id`);
+    expect(snaps).toEqual([{ run_id: firstSummary.runId, n: 2400 }, { run_id: secondSummary.runId, n: 2410 }]);
+    const daily = await q<{ devices: number; compliant: number; run_id: number }>(sql`select devices, compliant, run_id from metaaccess.compliance_daily`);
+    expect(daily).toEqual([{ devices: 2410, run_id: secondSummary.runId, compliant: sim.list().filter((d) => d.status === 0).length }]);
+    expect(sim.stats().rateLimited).toBe(0);
+    expect(sim.maxInWindow(1000)).toBeLessThanOrEqual(10);
   });
 
   it('sees each device once when the list shifts between pages', async () => {

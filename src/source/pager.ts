@@ -1,4 +1,5 @@
 import type { DevicePage, DevicesApi } from './devicesApi.ts';
+import { allowManyListeners } from './rateLimiter.ts';
 
 export interface PagerOptions {
   api: DevicesApi;
@@ -33,6 +34,7 @@ type Settled = { ok: true; value: DevicePage } | { ok: false; error: unknown };
 export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator<PageBatch> {
   const seen = options.seen ?? new Set<string>();
   const controller = new AbortController();
+  allowManyListeners(controller.signal);
   const onParentAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onParentAbort, { once: true });
   const inflight = new Map<number, Promise<Settled>>();

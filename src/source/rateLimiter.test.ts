@@ -40,6 +40,19 @@ describe('rate limiter (sliding window)', () => {
     expect(grants[4]! - grants[0]!).toBeGreaterThanOrEqual(150);
   });
 
+  it('spaces requests by when they were really sent, not only when they were granted', async () => {
+    const limiter = createRateLimiter({ limit: 2, windowMs: 100, marginMs: 0 });
+    const first = await limiter.acquire();
+    await limiter.acquire();
+    // The first request leaves 60 ms after its grant (a new connection, a busy event loop):
+    // a server counting arrivals sees it then, so the third request must wait for that.
+    await new Promise((r) => setTimeout(r, 60));
+    first.sent();
+    const sentAt = performance.now();
+    await limiter.acquire();
+    expect(performance.now() - sentAt).toBeGreaterThanOrEqual(95);
+  });
+
   it('counts the time callers waited', async () => {
     const limiter = createRateLimiter({ limit: 1, windowMs: 100, marginMs: 0 });
     await limiter.acquire();

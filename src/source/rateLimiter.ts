@@ -1,13 +1,24 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 
 /**
  * Every request to the account — page fetches, retries and token requests — takes a slot here
- * before it is sent. p-queue's strict mode is a true sliding window: at most `limit` starts in
- * any `windowMs`, where its default fixed window can burst to 2× at a boundary.
+ * before it is sent. Two gates:
+ * 1. p-queue in strict mode, a true sliding window over grant times (its default fixed window
+ *    can burst to 2× the limit at a boundary);
+ * 2. the same window over the times requests actually left the process: a grant is only a
+ *    promise to send, and a busy event loop or a new connection can delay the send, so a
+ *    request that went out late pushes back the one that would follow it a window later.
+ * The server counts arrivals; the second gate is what keeps its count under the limit.
  */
+export interface Permit {
+  /** Call when the request has been written to the socket. */
+  sent(): void;
+}
+
 export interface RateLimiter {
-  /** Resolves when a request may start now; rejects with the signal's reason if aborted while queued. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  /** Resolves when a request may start now; rejects with the signal's reason if aborted while waiting. */
+  acquire(signal?: AbortSignal): Promise<Permit>;
   /** Total time callers spent waiting for a slot, in ms. */
   readonly waitedMs: number;
   /** Requests waiting for a slot right now. */
@@ -17,10 +28,7 @@ export interface RateLimiter {
 export interface RateLimiterOptions {
   limit: number;
   windowMs: number;
-  /**
-   * Extra spacing added to the window. The server counts arrivals, we count starts; the margin
-   * absorbs dispatch and network jitter between the two. Default: 1% of the window, 20 ms..1 s.
-   */
+  /** Extra spacing added to the window for clock and network jitter. Default: 1% of the window, 20 ms..1 s. */
   marginMs?: number;
   now?: () => number;
 }
@@ -30,21 +38,30 @@ export function defaultMarginMs(windowMs: number): number {
 }
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  const now = options.now ?? Date.now;
-  const queue = new PQueue({
-    concurrency: Number.POSITIVE_INFINITY,
-    intervalCap: options.limit,
-    interval: options.windowMs + (options.marginMs ?? defaultMarginMs(options.windowMs)),
-    strict: true,
-  });
+  const now = options.now ?? (() => performance.now());
+  const spacing = options.windowMs + (options.marginMs ?? defaultMarginMs(options.windowMs));
+  const queue = new PQueue({ concurrency: Number.POSITIVE_INFINITY, intervalCap: options.limit, interval: spacing, strict: true });
+  /** Effective start time of recent grants by sequence number: the send time once known. */
+  const startedAt = new Map<number, number>();
+  let sequence = 0;
   let waitedMs = 0;
+
+  async function acquire(signal?: AbortSignal): Promise<Permit> {
+    const queuedAt = now();
+    // The task itself is empty: holding the slot is the point, the request runs outside the queue.
+    await queue.add(() => undefined, signal ? { signal } : {});
+    const seq = sequence++;
+    startedAt.delete(seq - options.limit - 1);
+    const previous = startedAt.get(seq - options.limit);
+    const wait = previous === undefined ? 0 : previous + spacing - now();
+    if (wait > 0) await sleep(wait, signal);
+    startedAt.set(seq, now());
+    waitedMs += now() - queuedAt;
+    return { sent: () => void startedAt.set(seq, Math.max(startedAt.get(seq) ?? 0, now())) };
+  }
+
   return {
-    async acquire(signal) {
-      const queuedAt = now();
-      // The task itself is empty: holding the slot is the point, the request runs outside the queue.
-      await queue.add(() => undefined, signal ? { signal } : {});
-      waitedMs += now() - queuedAt;
-    },
+    acquire,
     get waitedMs() {
       return waitedMs;
     },
@@ -52,4 +69,24 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return queue.size;
     },
   };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Many requests share one run signal; lift Node's listener warning for it. */
+export function allowManyListeners(signal: AbortSignal): void {
+  setMaxListeners(0, signal);
 }

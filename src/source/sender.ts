@@ -48,11 +48,11 @@ export type Send = (build: () => Omit<HttpRequest, 'timeoutMs' | 'signal'>, ctx:
 export function createSender(deps: SenderDeps): Send {
   return async (build, ctx, signal) => {
     for (let attempt = 1; ; attempt++) {
-      await deps.limiter.acquire(signal);
+      const permit = await deps.limiter.acquire(signal);
       deps.stats.requests += 1;
       let response: HttpResponse;
       try {
-        response = await deps.transport({ ...build(), timeoutMs: deps.timeoutMs, ...(signal ? { signal } : {}) });
+        response = await deps.transport({ ...build(), timeoutMs: deps.timeoutMs, onSent: permit.sent, ...(signal ? { signal } : {}) });
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         const code = (err as { code?: string }).code;

@@ -6,6 +6,8 @@ export interface HttpRequest {
   form?: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Called once the request has been written to the socket (the rate limiter's send time). */
+  onSent?: () => void;
 }
 
 export interface HttpResponse {
@@ -20,7 +22,7 @@ export type Transport = (request: HttpRequest) => Promise<HttpResponse>;
 const USER_AGENT = 'metaaccess-sync (+https://github.com/metaaccess-sync)';
 
 export const gotTransport: Transport = async (request) => {
-  const response = await got(request.url, {
+  const pending = got(request.url, {
     method: request.method,
     ...(request.form ? { form: request.form } : {}),
     throwHttpErrors: false,
@@ -31,5 +33,10 @@ export const gotTransport: Transport = async (request) => {
     headers: { 'user-agent': USER_AGENT, accept: 'application/json' },
     ...(request.signal ? { signal: request.signal } : {}),
   });
+  if (request.onSent) {
+    const onSent = request.onSent;
+    pending.on('request', (req) => req.once('finish', onSent));
+  }
+  const response = await pending;
   return { status: response.statusCode, headers: response.headers, body: response.body };
 };
