@@ -1,3 +1,4 @@
+import { queryRows } from '../src/db/openDatabase.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startHarness, TEST_CLIENT, TEST_TOKEN, type Harness } from './helpers/harness.ts';
@@ -9,7 +10,7 @@ afterEach(async () => {
 });
 
 async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
-  return (await h!.tdb.database.db.execute(q)).rows as T[];
+  return (await queryRows(h!.tdb.database.db, q)) as T[];
 }
 
 describe('failure paths', () => {

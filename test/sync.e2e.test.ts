@@ -1,3 +1,4 @@
+import { queryRows } from '../src/db/openDatabase.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { normalizeDevice } from '../src/normalize/normalizeDevice.ts';
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
-  return (await h!.tdb.database.db.execute(q)).rows as T[];
+  return (await queryRows(h!.tdb.database.db, q)) as T[];
 }
 
 describe('end-to-end sync against the simulator', () => {
@@ -34,7 +35,7 @@ describe('end-to-end sync against the simulator', () => {
       DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_CLIENT_ID: TEST_CLIENT.clientId,
       METAACCESS_CLIENT_SECRET: TEST_CLIENT.clientSecret, METAACCESS_RATE_LIMIT: '10', METAACCESS_RATE_WINDOW_MS: '1000',
     };
-    const q = async <T>(query: ReturnType<typeof sql>) => (await tdb.database.db.execute(query)).rows as T[];
+    const q = async <T>(query: ReturnType<typeof sql>) => (await queryRows(tdb.database.db, query)) as T[];
 
     const first = await runCli(['sync', '--json'], env);
     expect(first.code).toBe(0);

@@ -1,7 +1,7 @@
 import { and, count, eq, getTableColumns, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow } from '../normalize/rows.ts';
-import type { Executor } from './openDatabase.ts';
+import { queryRows, type Executor } from './openDatabase.ts';
 import { deviceOs, devices, networkAdapters, rejectedRecords } from './schema.ts';
 
 /** `set` for an upsert: every column from `excluded`, except the ones named (identity, first-seen facts). */
@@ -88,7 +88,7 @@ export async function countMissingDevices(db: Executor, runId: number): Promise<
  * that reached `removeAtMisses` (1 after a recheck, 2 for next-run confirmation).
  */
 export async function markMissingDevices(db: Executor, runId: number, now: Date, removeAtMisses: number): Promise<number> {
-  const result = await db.execute<{ removed: number }>(sql`
+  const rows = await queryRows<{ removed: number }>(db, sql`
     with missed as (
       update ${devices}
       set missed_runs = ${devices.missedRuns} + 1,
@@ -97,7 +97,7 @@ export async function markMissingDevices(db: Executor, runId: number, now: Date,
       returning removed_at
     )
     select count(*) filter (where removed_at is not null)::int as removed from missed`);
-  return Number(result.rows[0]?.removed ?? 0);
+  return Number(rows[0]?.removed ?? 0);
 }
 
 export async function selectDeviceByHwid(db: Executor, hwid: string) {

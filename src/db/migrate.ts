@@ -12,10 +12,11 @@ const MIGRATIONS = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'met
 /** Applies pending migrations. Safe when several processes start at once (advisory lock). */
 export async function runMigrations(database: Database): Promise<void> {
   try {
-    if (database.kind === 'pglite' || !database.url) {
-      await migrate(database.db, MIGRATIONS);
+    if (database.migrateWith) {
+      await database.migrateWith(MIGRATIONS);
       return;
     }
+    if (!database.url) throw new AppError('MIGRATION_FAILED', 'no database to migrate');
     const client = await acquireMigrationLock(database.url);
     try {
       await migrate(drizzle(client), MIGRATIONS);

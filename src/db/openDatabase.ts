@@ -1,13 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { AppError } from '../lib/errors.ts';
 import { redactText } from '../lib/redact.ts';
 import { acquireFileLock } from './fileLock.ts';
 import * as schema from './schema.ts';
 
-export type Db = NodePgDatabase<typeof schema>;
+/** node-postgres for PostgreSQL, PGlite's own driver for the embedded database: one query API. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A database or an open transaction: statement functions accept either. */
 export type Executor = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'execute'>;
 
@@ -16,6 +19,8 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   /** For PostgreSQL: the connection string, to open the dedicated lock connection. */
   url?: string;
+  /** For PGlite: runs drizzle's migrator with its own driver. */
+  migrateWith?: (config: { migrationsFolder: string; migrationsSchema: string; migrationsTable: string }) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,15 +54,18 @@ async function openPglite(dir: string): Promise<Database> {
   try {
     mkdirSync(dataDir, { recursive: true });
     // Loaded only when used: the WASM engine costs time and memory a PostgreSQL user never needs.
+    // (PGlite's node-postgres adapter hangs inside drizzle's migration transaction, so its own driver is used.)
     const { PGlite } = await import('@electric-sql/pglite');
-    const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
+    const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
     const pglite = await PGlite.create(dataDir);
-    const pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);
     return {
-      db: drizzle(pool, { schema }),
+      db: drizzlePglite(pglite, { schema }) as unknown as Db,
       kind: 'pglite',
+      migrateWith: async (config) => {
+        const { migrate } = await import('drizzle-orm/pglite/migrator');
+        await migrate(drizzlePglite(pglite), config);
+      },
       close: async () => {
-        await pool.end().catch(() => undefined);
         await pglite.close();
         release();
       },
@@ -66,4 +74,10 @@ async function openPglite(dir: string): Promise<Database> {
     release();
     throw new AppError('DB_OPEN_FAILED', `cannot open the embedded database in ${dataDir}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Rows of a raw SQL statement; node-postgres and PGlite both answer with `{ rows }`. */
+export async function queryRows<T>(db: Executor, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Executor } from './openDatabase.ts';
+import { queryRows, type Executor } from './openDatabase.ts';
 import { complianceDaily, deviceOs, devices, deviceSnapshots } from './schema.ts';
 
 /**
@@ -7,14 +7,15 @@ import { complianceDaily, deviceOs, devices, deviceSnapshots } from './schema.ts
  * transaction that marks it succeeded: a run that fails, is cancelled or dies leaves none.
  */
 export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date): Promise<number> {
-  const result = await db.execute(sql`
-    insert into ${deviceSnapshots} (device_id, run_id, captured_at, status, critical_status, exempt, active,
+  const rows = await queryRows<{ n: number }>(db, sql`
+    with inserted as (insert into ${deviceSnapshots} (device_id, run_id, captured_at, status, critical_status, exempt, active,
       total_issue, total_critical_issue, agent_version, os_name, os_version, last_seen)
     select d.id, ${runId}, ${capturedAt.toISOString()}::timestamptz, d.status, d.critical_status, d.exempt, d.active,
       d.total_issue, d.total_critical_issue, d.agent_version, o.name, o.version, d.last_seen
     from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
-    where d.last_run_id = ${runId}`);
-  return result.rowCount ?? 0;
+    where d.last_run_id = ${runId} returning 1)
+    select count(*)::int as n from inserted`);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** The day's figures: a later succeeded run on the same day replaces an earlier one. */

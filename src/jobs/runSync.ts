@@ -113,7 +113,10 @@ interface PassOptions {
 async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, pass: PassOptions): Promise<void> {
   const { source } = deps;
   const progress = createProgress({ clock: deps.clock, logger: deps.logger, expected: pass.expected, limiter: source.limiter });
-  const pages = iterateDevicePages({ api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, seen: state.seen, signal: deps.signal });
+  const pages = iterateDevicePages({
+    api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, seen: state.seen, signal: deps.signal,
+    ...(pass.expected === null ? {} : { expectedLastPage: Math.ceil(pass.expected / source.pageSize) }),
+  });
   for await (const batch of pages) {
     syncStats();
     const outcome = await storePage(deps.database, {

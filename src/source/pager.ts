@@ -12,6 +12,11 @@ export interface PagerOptions {
   /** hwids already handled in this run; shared with a recheck pass so nothing is stored twice. */
   seen?: Set<string>;
   startPage?: number;
+  /**
+   * The last page the previous run found. Past it, pages are requested one at a time: a request
+   * for a page beyond the end is rate budget spent on nothing.
+   */
+  expectedLastPage?: number;
   signal?: AbortSignal;
 }
 
@@ -47,7 +52,8 @@ export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator
   try {
     for (let page = options.startPage ?? 1; ; page++) {
       options.signal?.throwIfAborted();
-      launch(page + Math.max(0, options.prefetch - 1));
+      const horizon = options.expectedLastPage === undefined ? Number.POSITIVE_INFINITY : options.expectedLastPage + 1;
+      launch(Math.max(page, Math.min(page + options.prefetch - 1, horizon)));
       const settled = await inflight.get(page)!;
       inflight.delete(page);
       if (!settled.ok) throw settled.error;

@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../lib/clock.ts';
+import { createSilentLogger } from '../lib/logger.ts';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../simulator/simulator.ts';
+import { createSource } from './createSource.ts';
+import { iterateDevicePages, type PageBatch } from './pager.ts';
+
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+async function readAll(options: SimulatorOptions, pageSize = 50, expectedLastPage?: number) {
+  sim = createSimulator({ auth: { token: 'pager-token' }, ...options });
+  await sim.start();
+  const source = createSource(
+    { url: sim.url, credentials: { kind: 'token', accessToken: 'pager-token' }, rateLimit: 4, rateWindowMs: 100, pageSize, timeoutMs: 5000, maxRetries: 0 },
+    { clock: systemClock, logger: createSilentLogger() },
+  );
+  const batches: PageBatch[] = [];
+  for await (const b of iterateDevicePages({ api: source.api, pageSize, prefetch: source.prefetch, ...(expectedLastPage ? { expectedLastPage } : {}) })) batches.push(b);
+  return { batches, requests: sim.stats().requests };
+}
+
+describe('pager', () => {
+  it('stops at a 413 after the last full page', async () => {
+    const { batches, requests } = await readAll({ devices: 150, endOfList: '413' });
+    expect(batches.map((b) => [b.page, b.devices.length, b.last])).toEqual([[1, 50, false], [2, 50, false], [3, 50, false]]);
+    // Prefetching past the end may cost a few requests, bounded by the prefetch depth.
+    expect(requests).toBeLessThanOrEqual(4 + 3);
+  });
+
+  it('stops at an empty page (APIs that answer 200 [] past the end)', async () => {
+    const { batches } = await readAll({ devices: 100, endOfList: 'empty' });
+    expect(batches.map((b) => b.page)).toEqual([1, 2]);
+    expect(batches.flatMap((b) => b.devices)).toHaveLength(100);
+  });
+
+  it('stops after a short page without asking for the next', async () => {
+    const { batches } = await readAll({ devices: 120 }, 50, 3);
+    expect(batches.map((b) => [b.page, b.devices.length, b.last])).toEqual([[1, 50, false], [2, 50, false], [3, 20, true]]);
+  });
+
+  it('spends no request past the end the previous run found', async () => {
+    const { requests } = await readAll({ devices: 200, endOfList: '413' }, 50, 4);
+    expect(requests).toBe(5);
+  });
+
+  it('returns every device of an account once, in list order', async () => {
+    const { batches } = await readAll({ devices: 333, seed: 9 }, 25);
+    const hwids = batches.flatMap((b) => b.devices.map((d) => (d as { hwid: string }).hwid));
+    expect(hwids).toEqual(sim!.list().map((d) => d.hwid));
+  });
+});
