@@ -115,3 +115,20 @@ describe('failure paths', () => {
     expect(run.counters.retries).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('bad records', () => {
+  it('rejects unusable records with a reason, stores the rest, and does not reject them twice on a recheck', async () => {
+    h = await startHarness({ simulator: { devices: 120, seed: 19 } });
+    await h.sync();
+    const list = h.sim.list();
+    // One device gone (forces the recheck pass) and two records no normalizer can use.
+    h.sim.setDevices([...list.slice(0, 60), { hostname: 'no-hwid' }, { hwid: { nested: true } }, ...list.slice(61)]);
+    const run = await h.sync();
+    expect(run.status).toBe('succeeded');
+    expect(run.counters).toMatchObject({ recordsRejected: 2, devicesRemoved: 1, devicesSeen: 119 });
+    const rejected = await rows<{ reason: string; page: number }>(sql`select reason, page from metaaccess.rejected_records order by id`);
+    expect(rejected).toHaveLength(2);
+    expect(rejected[0]!.reason).toMatch(/hwid/);
+    expect(rejected[1]!.reason).toMatch(/hwid/);
+  });
+});

@@ -2,6 +2,7 @@ import { queryRows } from '../src/db/openDatabase.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { normalizeDevice } from '../src/normalize/normalizeDevice.ts';
+import { deviceOs, devices } from '../src/db/schema.ts';
 import { createSimulator } from '../src/simulator/simulator.ts';
 import { runCli } from './helpers/cli.ts';
 import { startHarness, TEST_CLIENT, type Harness } from './helpers/harness.ts';
@@ -62,8 +63,13 @@ describe('end-to-end sync against the simulator', () => {
       expect(d.active).toBe(raw.active === undefined ? null : raw.active === 1);
       expect(d.last_seen === null ? null : new Date(d.last_seen).toISOString()).toBe(new Date(String(raw.last_seen)).toISOString());
     }
-    const osCount = await q<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_os`);
-    expect(osCount[0]!.n).toBe(expected.filter((e) => e.os).length);
+    // Every typed column of every device and OS row equals what the normalizer makes of the source.
+    const byKey = <T extends { hwid: string }>(list: T[]) => [...list].sort((a, b) => (a.hwid < b.hwid ? -1 : 1));
+    const deviceRows = await tdb.database.db.select().from(devices);
+    const storedDevices = deviceRows.map((row) => Object.fromEntries(Object.keys(expected[0]!.device).map((k) => [k, row[k as keyof typeof row]])));
+    expect(byKey(storedDevices as { hwid: string }[])).toEqual(byKey(expected.map((e) => e.device)));
+    const osRows = await tdb.database.db.select().from(deviceOs);
+    expect(byKey(osRows)).toEqual(byKey(expected.flatMap((e) => (e.os ? [e.os] : []))));
     const adapters = await q<{ hwid: string; position: number; macAddr: string | null; ipv4Addr: string | null; ipv6Addr: string | null }>(
       sql`select hwid, position, mac_addr::text as "macAddr", host(ipv4_addr) as "ipv4Addr", host(ipv6_addr) as "ipv6Addr" from metaaccess.network_adapters`);
     const key = (a: { hwid: string; position: number }) => `${a.hwid}/${String(a.position).padStart(3, '0')}`;

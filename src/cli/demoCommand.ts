@@ -7,7 +7,7 @@ import type { Command } from './command.ts';
 import { describeDatabase, loadCommandConfig, withDatabase } from './context.ts';
 import { intFlag, parseFlags } from './flags.ts';
 import { summaryJson, summaryText } from './format.ts';
-import { syncOnce } from './syncCommand.ts';
+import { exitCodeOf, syncOnce } from './syncCommand.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -48,7 +48,7 @@ Options:
       });
       if (flags.json) ctx.stdout.write(JSON.stringify(summaryJson(summary), null, 2) + '\n');
       else ctx.stdout.write(`${summaryText(summary)}  database: ${describeDatabase(config)}\n  next: \`node dist/cli.js runs\` lists every run; run the demo again to see changes\n`);
-      return summary.status === 'failed' ? 1 : 0;
+      return exitCodeOf(summary, ctx.signal);
     } finally {
       await simulator.close();
     }

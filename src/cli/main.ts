@@ -45,7 +45,7 @@ function stopOnSignals(controller: AbortController, stderr: NodeJS.WritableStrea
       process.exit(130);
     }
     stderr.write(`metaaccess-sync: ${signal} received, stopping after the page in flight (again to exit now)\n`);
-    controller.abort(new Error(`received ${signal}`));
+    controller.abort(Object.assign(new Error(`received ${signal}`), { signal }));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -23,15 +23,15 @@ and records the run as cancelled.
 Options:
   --json   print the run summary as JSON to stdout
 
-Exit codes: 0 succeeded (or cancelled by a signal), 1 failed, 2 bad configuration,
-3 another run holds the lock.
+Exit codes: 0 succeeded, 1 failed, 2 bad configuration, 3 another run holds the lock,
+130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
 `,
   async run(args, ctx) {
     const flags = parseFlags(args, { json: { type: 'boolean' } });
     const { config, logger } = loadCommandConfig(ctx, true);
     const summary = await withDatabase(config, (database) => syncOnce(config, database, logger, ctx, 'cli'));
     writeSummary(ctx, summary, Boolean(flags.json));
-    return summary.status === 'failed' ? 1 : 0;
+    return exitCodeOf(summary, ctx.signal);
   },
 };
 
@@ -42,6 +42,13 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
     database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
     settings: { removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone },
   });
+}
+
+/** 0 succeeded, 1 failed; a run stopped by a signal is not a success: 128 + the signal number. */
+export function exitCodeOf(summary: RunSummary, signal: AbortSignal): number {
+  if (summary.status === 'succeeded') return 0;
+  if (summary.status === 'cancelled') return (signal.reason as { signal?: string } | undefined)?.signal === 'SIGINT' ? 130 : 143;
+  return 1;
 }
 
 export function writeSummary(ctx: CliContext, summary: RunSummary, json: boolean): void {

@@ -37,6 +37,7 @@ describe('configuration', () => {
     ['REMOVAL_GUARD_PERCENT', '101', /outside/],
     ['REMOVAL_CONFIRM', 'never', /recheck or next-run/],
     ['METAACCESS_URL', 'gears.opswat.com', /not a URL/],
+    ['METAACCESS_URL', 'https://gears.opswat.com/o/api', /origin only/],
     ['DATABASE_URL', 'mysql://x', /postgres/],
     ['LOG_LEVEL', 'loud', /not one of/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {

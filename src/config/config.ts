@@ -171,7 +171,9 @@ function readUrl(raw: string): string {
     throw new ConfigError('METAACCESS_URL', `"${raw}" is not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('METAACCESS_URL', 'must be http:// or https://');
-  return url.origin + url.pathname.replace(/\/+$/, '');
+  // The API paths (/o/api/v2.3/devices, /o/oauth/token) are absolute: a path here would be ignored.
+  if (url.pathname !== '/' || url.search || url.hash) throw new ConfigError('METAACCESS_URL', `must be an origin only, like https://gears.opswat.com (got "${raw}")`);
+  return url.origin;
 }
 
 function isTimeZone(zone: string): boolean {

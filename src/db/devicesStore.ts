@@ -17,6 +17,8 @@ function excludedSet(table: PgTable, keep: string[]): Record<string, SQL> {
 const DEVICE_UPDATE = excludedSet(devices, ['hwid', 'id', 'firstSeenAt', 'firstRunId']);
 const OS_UPDATE = excludedSet(deviceOs, ['hwid']);
 
+const ADAPTER_BATCH = 5000;
+
 export interface KnownDevice {
   hwid: string;
   contentHash: string;
@@ -53,7 +55,8 @@ export async function deleteDeviceOs(db: Executor, hwids: string[]): Promise<voi
 export async function replaceNetworkAdapters(db: Executor, hwids: string[], rows: NetworkAdapterRow[]): Promise<void> {
   if (hwids.length === 0) return;
   await db.delete(networkAdapters).where(inArray(networkAdapters.hwid, hwids));
-  if (rows.length > 0) await db.insert(networkAdapters).values(rows);
+  // A device may list thousands of adapters: stay far below PostgreSQL's 65,535 bind parameters.
+  for (let i = 0; i < rows.length; i += ADAPTER_BATCH) await db.insert(networkAdapters).values(rows.slice(i, i + ADAPTER_BATCH));
 }
 
 export interface Rejection {

@@ -31,7 +31,7 @@ export interface RunCounters {
   recordsRejected: number;
 }
 
-export async function updateRunCounters(db: Executor, runId: number, counters: RunCounters): Promise<void> {
+export async function updateRunCounters(db: Executor, runId: number, counters: RunCounters & { recentRequests?: number[] }): Promise<void> {
   await db.update(syncRuns).set(counters).where(eq(syncRuns.id, runId));
 }
 
@@ -42,22 +42,32 @@ export interface RunEnd {
   errorCode?: string | null;
   error?: string | null;
   notes?: string | null;
+  recentRequests?: number[];
 }
 
-export async function finishRun(db: Executor, runId: number, end: RunEnd): Promise<void> {
-  await db.update(syncRuns).set({
+/** Returns false when the run was no longer `running` (another process marked it abandoned). */
+export async function finishRun(db: Executor, runId: number, end: RunEnd): Promise<boolean> {
+  const rows = await db.update(syncRuns).set({
     ...end.counters,
     status: end.status,
     finishedAt: end.finishedAt,
     errorCode: end.errorCode ?? null,
     error: end.error ?? null,
     notes: end.notes ?? null,
-  }).where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running')));
+    ...(end.recentRequests ? { recentRequests: end.recentRequests } : {}),
+  }).where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))).returning({ id: syncRuns.id });
+  return rows.length === 1;
 }
 
 export async function selectLastSucceededRun(db: Executor): Promise<RunRow | undefined> {
   const [row] = await db.select().from(syncRuns).where(eq(syncRuns.status, 'succeeded')).orderBy(desc(syncRuns.id)).limit(1);
   return row;
+}
+
+/** The request times the latest run left behind, so a new run does not start a fresh window. */
+export async function selectLastRequestTimes(db: Executor): Promise<number[]> {
+  const [row] = await db.select({ times: syncRuns.recentRequests }).from(syncRuns).orderBy(desc(syncRuns.id)).limit(1);
+  return row?.times ?? [];
 }
 
 export async function selectRecentRuns(db: Executor, limit: number): Promise<RunRow[]> {

@@ -26,6 +26,7 @@ export const syncRuns = metaaccess.table('sync_runs', {
   errorCode: text('error_code'),
   error: text('error'),
   notes: text('notes'),
+  recentRequests: jsonb('recent_requests').$type<number[]>(),
 }, (t) => [
   check('sync_runs_status_check', sql`${t.status} in ('running', 'succeeded', 'failed', 'cancelled', 'abandoned')`),
   index('sync_runs_status_idx').on(t.status, t.id),

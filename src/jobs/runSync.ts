@@ -3,11 +3,11 @@ import { markMissingDevices, countPresentDevices, selectMissingHwids } from '../
 import { tryAcquireRunLock } from '../db/locks.ts';
 import type { Database } from '../db/openDatabase.ts';
 import {
-  finishRun, insertRun, markAbandonedRuns, selectLastSucceededRun, type RunCounters, type RunStatus,
+  finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, type RunCounters, type RunStatus,
 } from '../db/runs.ts';
 import { insertRunSnapshots, upsertComplianceDaily } from '../db/snapshotsStore.ts';
 import type { Clock } from '../lib/clock.ts';
-import { errorCode, errorMessage } from '../lib/errors.ts';
+import { AppError, errorCode, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { redactText, truncate } from '../lib/redact.ts';
 import type { Source } from '../source/createSource.ts';
@@ -63,6 +63,8 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
     const { db } = deps.database;
     const startedAt = new Date(deps.clock.now());
     const abandonedRuns = await markAbandonedRuns(db, startedAt);
+    // Runs share the account's budget: carry on the window where the last run (maybe another process) left it.
+    deps.source.limiter.preload(await selectLastRequestTimes(db));
     const runId = await insertRun(db, deps.trigger, startedAt);
     const logger = deps.logger.child({ runId });
     if (abandonedRuns.length) logger.warn('marked runs abandoned', { abandonedRuns });
@@ -95,10 +97,16 @@ async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void
   syncStats();
   const finishedAt = new Date(deps.clock.now());
   await db.transaction(async (tx) => {
-    if (removeAt !== undefined) state.counters.devicesRemoved = await markMissingDevices(tx, state.runId, finishedAt, removeAt);
-    await insertRunSnapshots(tx, state.runId, finishedAt);
-    await upsertComplianceDaily(tx, state.runId, state.startedAt, finishedAt, deps.settings.timezone);
-    await finishRun(tx, state.runId, { status: 'succeeded', finishedAt, counters: state.counters, notes: notesOf(state) });
+    if (removeAt.trusted) {
+      if (removeAt.misses !== undefined) state.counters.devicesRemoved = await markMissingDevices(tx, state.runId, finishedAt, removeAt.misses);
+      await insertRunSnapshots(tx, state.runId, finishedAt);
+      await upsertComplianceDaily(tx, state.runId, state.startedAt, finishedAt, deps.settings.timezone);
+    }
+    const finished = await finishRun(tx, state.runId, {
+      status: 'succeeded', finishedAt, counters: state.counters, notes: notesOf(state), recentRequests: deps.source.limiter.recentStarts(),
+    });
+    // If the lock connection died and another process took over, this run's results must not land.
+    if (!finished) throw new AppError('RUN_TAKEN_OVER', `run ${state.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`);
   });
   deps.logger.info('sync succeeded', { ...state.counters, durationMs: finishedAt.getTime() - state.startedAt.getTime() });
 }
@@ -115,12 +123,14 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
   const progress = createProgress({ clock: deps.clock, logger: deps.logger, expected: pass.expected, limiter: source.limiter });
   const pages = iterateDevicePages({
     api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, seen: state.seen, signal: deps.signal,
+    skipKeyless: Boolean(pass.lookingFor),
     ...(pass.expected === null ? {} : { expectedLastPage: Math.ceil(pass.expected / source.pageSize) }),
   });
   for await (const batch of pages) {
     syncStats();
     const outcome = await storePage(deps.database, {
       runId: state.runId, page: batch.page, rawDevices: batch.devices, now: state.startedAt, counters: state.counters,
+      recentRequests: source.limiter.recentStarts(),
     });
     state.counters.pages += 1;
     state.counters.devicesSeen += outcome.stored.length;
@@ -137,14 +147,18 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
   }
 }
 
-/** Returns the miss count at which devices are marked removed, or undefined to remove none. */
-async function confirmRemovals(deps: SyncDeps, state: RunState, syncStats: () => void, presentBefore: number): Promise<number | undefined> {
+/**
+ * `misses`: the miss count at which devices are marked removed (undefined: remove none).
+ * `trusted`: false when the guard tripped — the list looked truncated, so the run neither
+ * removes devices nor adds its snapshot to the trend.
+ */
+async function confirmRemovals(deps: SyncDeps, state: RunState, syncStats: () => void, presentBefore: number): Promise<{ misses?: number; trusted: boolean }> {
   const { db } = deps.database;
   const guard = (missing: number) => evaluateRemovalGuard({
     presentBefore, seen: state.counters.devicesSeen, missing, guardPercent: deps.settings.removalGuardPercent,
   });
   let missing = await selectMissingHwids(db, state.runId);
-  if (missing.length === 0) return undefined;
+  if (missing.length === 0) return { trusted: true };
   let decision = guard(missing.length);
   if (decision.allowed && deps.settings.removalConfirm === 'recheck') {
     deps.logger.info('rechecking the list for missing devices', { missing: missing.length });
@@ -153,11 +167,11 @@ async function confirmRemovals(deps: SyncDeps, state: RunState, syncStats: () =>
     decision = guard(missing.length);
   }
   if (!decision.allowed) {
-    state.notes.push(decision.reason);
+    state.notes.push(`${decision.reason}; this run adds no snapshot to the trend`);
     deps.logger.warn(decision.reason, { missing: missing.length, presentBefore });
-    return undefined;
+    return { trusted: false };
   }
-  return deps.settings.removalConfirm === 'recheck' ? 1 : 2;
+  return { misses: deps.settings.removalConfirm === 'recheck' ? 1 : 2, trusted: true };
 }
 
 async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, abandonedRuns: number[]): Promise<RunSummary> {
@@ -168,6 +182,7 @@ async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, aban
   const finishedAt = new Date(deps.clock.now());
   await finishRun(deps.database.db, state.runId, {
     status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state),
+    recentRequests: deps.source.limiter.recentStarts(),
   });
   if (cancelled) deps.logger.warn('sync cancelled', { ...state.counters });
   else deps.logger.error('sync failed', { errorCode: code, error: message, ...state.counters });

@@ -32,7 +32,7 @@ export function normalizePage(rawDevices: unknown[]): { stored: NormalizedDevice
  */
 export async function storePage(
   database: Database,
-  args: { runId: number; page: number; rawDevices: unknown[]; now: Date; counters: RunCounters },
+  args: { runId: number; page: number; rawDevices: unknown[]; now: Date; counters: RunCounters; recentRequests: number[] },
 ): Promise<PageOutcome> {
   const { stored, rejections } = normalizePage(args.rawDevices);
   const hwids = stored.map((d) => d.device.hwid);
@@ -57,6 +57,7 @@ export async function storePage(
       devicesAdded: args.counters.devicesAdded + added,
       devicesChanged: args.counters.devicesChanged + changed,
       recordsRejected: args.counters.recordsRejected + rejections.length,
+      recentRequests: args.recentRequests,
     });
     return { stored, added, changed, rejected: rejections.length };
   });

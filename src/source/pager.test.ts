@@ -38,12 +38,14 @@ describe('pager', () => {
   });
 
   it('stops after a short page without asking for the next', async () => {
-    const { batches } = await readAll({ devices: 120 }, 50, 3);
+    const { batches, requests } = await readAll({ devices: 120 }, 50, 3);
     expect(batches.map((b) => [b.page, b.devices.length, b.last])).toEqual([[1, 50, false], [2, 50, false], [3, 20, true]]);
+    expect(requests).toBe(3);
   });
 
   it('spends no request past the end the previous run found', async () => {
     const { requests } = await readAll({ devices: 200, endOfList: '413' }, 50, 4);
+    // Pages 1-4, then the 413 that proves page 4 was the last: nothing speculative.
     expect(requests).toBe(5);
   });
 

@@ -17,6 +17,8 @@ export interface PagerOptions {
    * for a page beyond the end is rate budget spent on nothing.
    */
   expectedLastPage?: number;
+  /** Drop records without a usable hwid (a re-read must not reject them a second time). */
+  skipKeyless?: boolean;
   signal?: AbortSignal;
 }
 
@@ -52,7 +54,7 @@ export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator
   try {
     for (let page = options.startPage ?? 1; ; page++) {
       options.signal?.throwIfAborted();
-      const horizon = options.expectedLastPage === undefined ? Number.POSITIVE_INFINITY : options.expectedLastPage + 1;
+      const horizon = options.expectedLastPage ?? Number.POSITIVE_INFINITY;
       launch(Math.max(page, Math.min(page + options.prefetch - 1, horizon)));
       const settled = await inflight.get(page)!;
       inflight.delete(page);
@@ -61,7 +63,7 @@ export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator
       if (result.kind === 'end' || result.devices.length === 0) return;
       const last = result.devices.length < options.pageSize;
       if (last) controller.abort();
-      const devices = dedupe(result.devices, seen);
+      const devices = dedupe(result.devices, seen, options.skipKeyless ?? false);
       yield { page, devices, duplicates: result.devices.length - devices.length, last };
       if (last) return;
     }
@@ -80,10 +82,11 @@ export function hwidKey(raw: unknown): string | undefined {
   return undefined;
 }
 
-function dedupe(devices: unknown[], seen: Set<string>): unknown[] {
+function dedupe(devices: unknown[], seen: Set<string>, skipKeyless: boolean): unknown[] {
   const out: unknown[] = [];
   for (const raw of devices) {
     const key = hwidKey(raw);
+    if (key === undefined && skipKeyless) continue;
     if (key !== undefined) {
       if (seen.has(key)) continue;
       seen.add(key);

@@ -23,6 +23,10 @@ export interface RateLimiter {
   readonly waitedMs: number;
   /** Requests waiting for a slot right now. */
   readonly queued: number;
+  /** Start times (epoch ms) of the last `limit` requests, to hand the window on to the next run. */
+  recentStarts(): number[];
+  /** Continue a window begun elsewhere (the previous run): these starts count against the next requests. */
+  preload(epochStarts: number[]): void;
 }
 
 export interface RateLimiterOptions {
@@ -45,6 +49,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const startedAt = new Map<number, number>();
   let sequence = 0;
   let waitedMs = 0;
+  const epochOffset = Date.now() - now();
 
   async function acquire(signal?: AbortSignal): Promise<Permit> {
     const queuedAt = now();
@@ -62,6 +67,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   return {
     acquire,
+    recentStarts: () => [...startedAt.entries()]
+      .filter(([seq]) => seq >= sequence - options.limit)
+      .map(([, t]) => Math.round(t + epochOffset)),
+    preload(epochStarts) {
+      const recent = epochStarts.filter(Number.isFinite).sort((a, b) => a - b).slice(-options.limit);
+      recent.forEach((t, i) => startedAt.set(sequence - recent.length + i, t - epochOffset));
+    },
     get waitedMs() {
       return waitedMs;
     },

@@ -36,7 +36,9 @@ describe('retry policy', () => {
     expect(serverRetryDelay({ 'x-ratelimit-reset-time': String(now + 3000) }, now)).toBe(3000);
   });
 
-  it('prefers the finer hint when both headers are present', () => {
-    expect(serverRetryDelay({ 'retry-after': '1', 'x-ratelimit-reset-time': '0.137' }, 0)).toBe(137);
+  it('waits for the later hint when both headers are present (an epoch reset can look past with clock skew)', () => {
+    expect(serverRetryDelay({ 'retry-after': '1', 'x-ratelimit-reset-time': '0.137' }, 0)).toBe(1000);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(serverRetryDelay({ 'retry-after': '60', 'x-ratelimit-reset-time': String(now / 1000 - 5) }, now)).toBe(60_000);
   });
 });

@@ -55,8 +55,8 @@ export function serverRetryDelay(headers: Record<string, string | string[] | und
     else if (reset > 1e9) delays.push(Math.max(0, reset * 1000 - nowMs));
     else delays.push(reset * 1000);
   }
-  // Both may be present and coarse (Retry-After rounds up to whole seconds): the finer one wins.
-  return delays.length ? Math.ceil(Math.min(...delays)) : undefined;
+  // Both may be present, and an epoch reset time can look past with clock skew: the later wins.
+  return delays.length ? Math.ceil(Math.max(...delays)) : undefined;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

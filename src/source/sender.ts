@@ -71,7 +71,7 @@ export function createSender(deps: SenderDeps): Send {
           status: response.status, page: ctx.page, attempts: attempt, body: snippet(response.body),
         });
       }
-      await pause(deps, ctx, attempt, hinted ?? backoffDelay(attempt, deps.backoff), { status: response.status }, signal);
+      await pause(deps, ctx, attempt, hinted || backoffDelay(attempt, deps.backoff), { status: response.status }, signal);
     }
   };
 }
