@@ -23,5 +23,5 @@ VOLUME ["/app/data"]
 USER node
 # Node is PID 1 here: the CLI handles SIGTERM/SIGINT itself (stop after the page in flight).
 ENTRYPOINT ["node", "dist/cli.js"]
-# `schedule` (the long-running worker) becomes the default once it exists; until then one run.
-CMD ["sync"]
+EXPOSE 9464
+CMD ["schedule"]

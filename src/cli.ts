@@ -3,10 +3,11 @@ import { demoCommand } from './cli/demoCommand.ts';
 import { main } from './cli/main.ts';
 import { migrateCommand } from './cli/migrateCommand.ts';
 import { runsCommand } from './cli/runsCommand.ts';
+import { scheduleCommand } from './cli/scheduleCommand.ts';
 import { syncCommand } from './cli/syncCommand.ts';
 
 process.exitCode = await main(process.argv.slice(2), {
-  commands: [migrateCommand, syncCommand, runsCommand, demoCommand],
+  commands: [migrateCommand, syncCommand, scheduleCommand, runsCommand, demoCommand],
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,

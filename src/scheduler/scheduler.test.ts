@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../jobs/runSync.ts';
+import { LockHeldError } from '../lib/errors.ts';
+import { createSilentLogger } from '../lib/logger.ts';
+import { startScheduler } from './scheduler.ts';
+
+const summary = (runId: number): RunSummary => ({
+  runId, status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), notes: null, errorCode: null, error: null, abandonedRuns: [],
+  counters: { pages: 0, requests: 0, retries: 0, rateLimited: 0, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0 },
+});
+
+describe('scheduler', () => {
+  it('never overlaps runs: ticks during a run are skipped', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    const scheduler = startScheduler({
+      cron: '* * * * * *', timezone: 'UTC', onStart: true, logger: createSilentLogger(),
+      runOnce: async () => {
+        active += 1;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 2300));
+        active -= 1;
+        return summary(++runs);
+      },
+    });
+    await new Promise((r) => setTimeout(r, 3500));
+    await scheduler.stop();
+    expect(maxActive).toBe(1);
+    expect(scheduler.state().skipped).toBeGreaterThanOrEqual(1);
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(scheduler.periodMs()).toBe(1000);
+  });
+
+  it('keeps going after a failed run and when another process holds the lock', async () => {
+    const outcomes: Array<() => Promise<RunSummary>> = [
+      async () => { throw new LockHeldError('held'); },
+      async () => { throw new Error('boom'); },
+      async () => summary(7),
+    ];
+    const scheduler = startScheduler({
+      cron: '* * * * * *', timezone: 'UTC', onStart: true, logger: createSilentLogger(),
+      runOnce: () => (outcomes.shift() ?? (async () => summary(8)))(),
+    });
+    await new Promise((r) => setTimeout(r, 2600));
+    await scheduler.stop();
+    expect(scheduler.state().lastRun?.runId).toBeGreaterThanOrEqual(7);
+  });
+});

@@ -1,0 +1,85 @@
+import { createServer } from 'node:net';
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { queryRows } from '../src/db/openDatabase.ts';
+import { createSimulator, type Simulator } from '../src/simulator/simulator.ts';
+import { admin } from './globalSetup.ts';
+import { runCli } from './helpers/cli.ts';
+import { TEST_TOKEN } from './helpers/harness.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
+import { inject } from 'vitest';
+
+let sim: Simulator | undefined;
+let tdb: TestDatabase | undefined;
+afterEach(async () => {
+  await sim?.close();
+  await tdb?.drop();
+  sim = undefined;
+  tdb = undefined;
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('schedule', () => {
+  it('runs syncs on a seconds-level cron, serves health and metrics, and stops cleanly on SIGTERM', async () => {
+    sim = createSimulator({ devices: 200, seed: 41, auth: { token: TEST_TOKEN } });
+    await sim.start();
+    tdb = await createTestDatabase();
+    const port = await freePort();
+    let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
+    const done = runCli(['schedule'], {
+      DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '100',
+      METAACCESS_RATE_WINDOW_MS: '1000', SYNC_CRON: '*/2 * * * * *', SYNC_ON_START: 'true', HTTP_PORT: String(port),
+    }, { onSpawn: (c) => (child = c) });
+    const succeeded = async () => {
+      const [r] = await queryRows<{ n: number }>(tdb!.database.db, sql`select count(*)::int as n from metaaccess.sync_runs where status = 'succeeded'`);
+      return r!.n >= 2 ? r!.n : undefined;
+    };
+    await waitFor('two scheduled runs', succeeded);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const [counts] = await queryRows<{ n: number }>(tdb.database.db, sql`select count(*)::int as n from metaaccess.sync_runs where status = 'succeeded'`);
+    const reported = Number(/^metaaccess_sync_runs\{status="succeeded"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(reported).toBeGreaterThanOrEqual(2);
+    expect(Math.abs(reported - counts!.n)).toBeLessThanOrEqual(1);
+    expect(metrics).toMatch(/^# TYPE metaaccess_devices gauge$/m);
+    expect(metrics).toMatch(/^metaaccess_last_run_devices_seen 200$/m);
+    for (const line of metrics.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [\d.e+-]+)$/);
+
+    // The database goes away: health says so.
+    await admin(inject('adminUrl'), (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'metaaccess-sync'`, [tdb!.name]));
+    await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb!.name} with allow_connections false`));
+    const down = await waitFor('503', async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return r.status === 503 ? r : undefined;
+    });
+    expect((await down.json()).reasons.join(' ')).toMatch(/database unreachable/);
+    await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb!.name} with allow_connections true`));
+
+    const stopAt = performance.now();
+    child!.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(performance.now() - stopAt).toBeLessThan(10_000);
+    expect(result.stderr).toMatch(/stopped cleanly/);
+  }, 90_000);
+});
