@@ -72,7 +72,7 @@ describe('schedule', () => {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
       return r.status === 503 ? r : undefined;
     });
-    expect((await down.json()).reasons.join(' ')).toMatch(/database unreachable/);
+    expect(((await down.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(/database unreachable/);
     await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb!.name} with allow_connections true`));
 
     const stopAt = performance.now();
