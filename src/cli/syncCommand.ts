@@ -1,6 +1,8 @@
 import type { Config } from '../config/config.ts';
 import type { Database } from '../db/openDatabase.ts';
+import { pruneSnapshots } from '../jobs/pruneSnapshots.ts';
 import { runSync, type RunSummary } from '../jobs/runSync.ts';
+import { errorMessage } from '../lib/errors.ts';
 import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createSource } from '../source/createSource.ts';
@@ -38,10 +40,16 @@ Exit codes: 0 succeeded, 1 failed, 2 bad configuration, 3 another run holds the 
 export async function syncOnce(config: Config, database: Database, logger: Logger, ctx: CliContext, trigger: string): Promise<RunSummary> {
   logger.info('database', { database: describeDatabase(config) });
   const source = createSource(config.api, { clock: systemClock, logger });
-  return runSync({
+  const summary = await runSync({
     database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
     settings: { removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone },
   });
+  if (summary.status === 'succeeded') {
+    // Retention is housekeeping: a failed prune is logged and retried after the next run.
+    await pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays })
+      .catch((err: unknown) => logger.warn('snapshot prune failed', { error: errorMessage(err) }));
+  }
+  return summary;
 }
 
 /** 0 succeeded, 1 failed; a run stopped by a signal is not a success: 128 + the signal number. */

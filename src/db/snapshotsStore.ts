@@ -30,3 +30,18 @@ export async function upsertComplianceDaily(db: Executor, runId: number, started
       compliant = excluded.compliant, non_compliant = excluded.non_compliant, in_progress = excluded.in_progress,
       critical = excluded.critical, exempt = excluded.exempt, active = excluded.active`);
 }
+
+/**
+ * Deletes up to `batchSize` snapshots captured before `cutoff`, in one short statement; callers
+ * loop, so a large prune never holds a long lock on the table.
+ */
+export async function deleteSnapshotsBefore(db: Executor, cutoff: Date, batchSize: number): Promise<number> {
+  const rows = await queryRows<{ n: number }>(db, sql`
+    with doomed as (
+      select device_id, run_id from ${deviceSnapshots} where captured_at < ${cutoff.toISOString()}::timestamptz limit ${batchSize}
+    ), deleted as (
+      delete from ${deviceSnapshots} s using doomed d where s.device_id = d.device_id and s.run_id = d.run_id returning 1
+    )
+    select count(*)::int as n from deleted`);
+  return Number(rows[0]?.n ?? 0);
+}
