@@ -42,6 +42,7 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
   const source = createSource(config.api, { clock: systemClock, logger });
   const summary = await runSync({
     database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
+    ...(ctx.isTty && config.logFormat === 'pretty' ? { terminal: ctx.stderr } : {}),
     settings: { removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone },
   });
   if (summary.status === 'succeeded') {

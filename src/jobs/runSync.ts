@@ -30,6 +30,8 @@ export interface SyncDeps {
   settings: SyncSettings;
   trigger: string;
   signal?: AbortSignal;
+  /** When stderr is a terminal: progress as one updating line. */
+  terminal?: NodeJS.WritableStream;
 }
 
 export interface RunSummary {
@@ -93,6 +95,7 @@ async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void
   const presentBefore = await countPresentDevices(db);
   deps.logger.info('sync started', { trigger: deps.trigger, expectedDevices: previous?.devicesSeen ?? null, presentDevices: presentBefore });
   await readPass(deps, state, syncStats, { expected: previous?.devicesSeen ?? null });
+  deps.terminal?.write('\n');
   const removeAt = await confirmRemovals(deps, state, syncStats, presentBefore);
   syncStats();
   const finishedAt = new Date(deps.clock.now());
@@ -120,7 +123,9 @@ interface PassOptions {
 /** Reads the list from page 1, storing each page; returns when the list ends (or all sought are found). */
 async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, pass: PassOptions): Promise<void> {
   const { source } = deps;
-  const progress = createProgress({ clock: deps.clock, logger: deps.logger, expected: pass.expected, limiter: source.limiter });
+  const progress = createProgress({
+    clock: deps.clock, logger: deps.logger, expected: pass.expected, limiter: source.limiter, ...(deps.terminal ? { terminal: deps.terminal } : {}),
+  });
   const pages = iterateDevicePages({
     api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, seen: state.seen, signal: deps.signal,
     skipKeyless: Boolean(pass.lookingFor),
