@@ -24,4 +24,8 @@ USER node
 # Node is PID 1 here: the CLI handles SIGTERM/SIGINT itself (stop after the page in flight).
 ENTRYPOINT ["node", "dist/cli.js"]
 EXPOSE 9464
+# For the default `schedule` command (/healthz on HTTP_PORT). The image has no curl or wget: Node's
+# fetch does the check. One-off commands (`docker run ... sync`) should pass --no-healthcheck.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["schedule"]

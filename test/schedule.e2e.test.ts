@@ -73,6 +73,8 @@ describe('schedule', () => {
       return r.status === 503 ? r : undefined;
     });
     expect(((await down.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(/database unreachable/);
+    // Liveness is about the process, which is fine: no restart loop while the database is down.
+    expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
     await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb!.name} with allow_connections true`));
 
     const stopAt = performance.now();

@@ -20,6 +20,7 @@ keeps going.
 While it runs, HTTP_PORT (default 9464; 0 turns it off) serves:
   GET /healthz   200 while the database answers and the last succeeded run is not older than
                  two schedule periods, else 503 with the reasons as JSON
+  GET /livez     200 while the process answers (for liveness probes)
   GET /metrics   Prometheus text: runs by status, last run's duration and counts, API
                  requests/retries/429s, time of the last success, devices by compliance status
 

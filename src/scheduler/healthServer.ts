@@ -74,7 +74,10 @@ export function startHealthServer(port: number, deps: HealthDeps): Promise<Serve
       res.writeHead(status, { 'content-type': type }).end(body);
     };
     const path = (req.url ?? '/').split('?')[0];
-    const work = path === '/healthz'
+    // /livez: the process answers (for liveness probes: restarting cannot fix a stale run or a down database).
+    const work = path === '/livez'
+      ? Promise.resolve(respond(200, 'application/json', JSON.stringify({ ok: true, running: deps.scheduler.state().running })))
+      : path === '/healthz'
       ? checkHealth(deps).then((h) => respond(h.ok ? 200 : 503, 'application/json', JSON.stringify(h)))
       : path === '/metrics'
         ? renderMetrics(deps).then((text) => respond(200, 'text/plain; version=0.0.4', text))
