@@ -62,8 +62,22 @@ describe('schedule', () => {
     expect(reported).toBeGreaterThanOrEqual(2);
     expect(Math.abs(reported - counts!.n)).toBeLessThanOrEqual(1);
     expect(metrics).toMatch(/^# TYPE metaaccess_devices gauge$/m);
-    expect(metrics).toMatch(/^metaaccess_last_run_devices_seen 200$/m);
-    for (const line of metrics.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [\d.e+-]+)$/);
+    expect(metrics).toMatch(/^metaaccess_last_run\{field="devices_seen"\} 200$/m);
+    // This process's counters agree with what it recorded on its run rows (read between two
+    // scrapes that agree, so no run finished in between).
+    await waitFor('counters that match sync_runs', async () => {
+      const before = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const [use] = await queryRows<{ requests: number; runs: number }>(tdb!.database.db,
+        sql`select coalesce(sum(requests), 0)::int as requests, count(*)::int as runs from metaaccess.sync_runs where status = 'succeeded'`);
+      const after = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const counter = (text: string, re: RegExp) => Number(re.exec(text)?.[1]);
+      const runsRe = /^metaaccess_worker_runs_total\{status="succeeded"\} (\d+)$/m;
+      const requestsRe = /^metaaccess_api_requests_total (\d+)$/m;
+      if (counter(before, runsRe) !== counter(after, runsRe)) return undefined;
+      return counter(after, runsRe) === use!.runs && counter(after, requestsRe) === use!.requests ? true : undefined;
+    }, 15_000);
+    expect(metrics).toMatch(/^metaaccess_rate_limiter_wait_seconds_total [\d.e+-]+$/m);
+    for (const line of metrics.trim().split('\n').filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? (-?[\d.e+-]+|NaN))$/);
 
     // The database goes away: health says so.
     await admin(inject('adminUrl'), (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'metaaccess-sync'`, [tdb!.name]));
@@ -84,4 +98,32 @@ describe('schedule', () => {
     expect(performance.now() - stopAt).toBeLessThan(10_000);
     expect(result.stderr).toMatch(/stopped cleanly/);
   }, 90_000);
+});
+
+describe('schedule, stopped mid-run', () => {
+  it('SIGTERM during a scheduled run records it cancelled, exits 0 within 10 s, and the next run succeeds', async () => {
+    sim = createSimulator({ devices: 3000, seed: 42, auth: { token: TEST_TOKEN } });
+    await sim.start();
+    tdb = await createTestDatabase();
+    const env = {
+      DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '5',
+      METAACCESS_RATE_WINDOW_MS: '500', SYNC_CRON: '0 0 1 1 *', SYNC_ON_START: 'true', HTTP_PORT: '0',
+    };
+    let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
+    sim.onPage((page) => {
+      if (page === 4) child?.kill('SIGTERM');
+    });
+    let stoppedAt = 0;
+    const result = await runCli(['schedule'], env, { onSpawn: (c) => (child = { kill: (s) => ((stoppedAt = performance.now()), c.kill(s)) }) });
+    expect(result.code).toBe(0);
+    expect(performance.now() - stoppedAt).toBeLessThan(10_000);
+    const runs = await queryRows<{ status: string; pages: number }>(tdb.database.db, sql`select status, pages from metaaccess.sync_runs`);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.status).toBe('cancelled');
+    expect(runs[0]!.pages).toBeLessThanOrEqual(5);
+    sim.onPage(null);
+    const next = await runCli(['sync', '--json'], { ...env, METAACCESS_RATE_LIMIT: '100', METAACCESS_RATE_WINDOW_MS: '1000' });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout)).toMatchObject({ status: 'succeeded', devicesSeen: 3000 });
+  });
 });

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { systemClock } from '../lib/clock.ts';
 import { startHealthServer } from '../scheduler/healthServer.ts';
+import { createMetrics } from '../scheduler/metrics.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
 import type { Command } from './command.ts';
 import { loadCommandConfig, withDatabase } from './context.ts';
@@ -22,7 +23,8 @@ While it runs, HTTP_PORT (default 9464; 0 turns it off) serves:
                  two schedule periods, else 503 with the reasons as JSON
   GET /livez     200 while the process answers (for liveness probes)
   GET /metrics   Prometheus text: runs by status, last run's duration and counts, API
-                 requests/retries/429s, time of the last success, devices by compliance status
+                 requests/retries/429s and rate-limiter wait of this process, time of the last
+                 success, devices by compliance status
 
 SIGINT/SIGTERM: the run in flight stops after its page and is recorded cancelled, then the worker
 exits 0. A second signal exits at once.
@@ -31,14 +33,19 @@ exits 0. A second signal exits at once.
     parseFlags(args, {});
     const { config, logger } = loadCommandConfig(ctx, true);
     await withDatabase(config, async (database) => {
+      const metrics = createMetrics(database);
       const scheduler = startScheduler({
         cron: config.sync.cron, timezone: config.sync.timezone, onStart: config.sync.onStart, logger,
-        runOnce: (trigger) => syncOnce(config, database, logger, ctx, trigger),
+        runOnce: async (trigger) => {
+          const summary = await syncOnce(config, database, logger, ctx, trigger);
+          metrics.recordRun(summary);
+          return summary;
+        },
       });
       let server: Server | undefined;
       try {
         if (config.httpPort !== 0) {
-          server = await startHealthServer(config.httpPort, { database, scheduler, clock: systemClock, startedAt: systemClock.now() });
+          server = await startHealthServer(config.httpPort, { database, metrics, scheduler, clock: systemClock, startedAt: systemClock.now() });
           logger.info('health and metrics listening', { port: config.httpPort });
         }
         await new Promise<void>((resolve) => {

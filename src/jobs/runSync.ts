@@ -44,6 +44,8 @@ export interface RunSummary {
   errorCode: string | null;
   error: string | null;
   abandonedRuns: number[];
+  /** Time this run's requests waited for a rate-limiter slot. */
+  rateLimitWaitMs: number;
 }
 
 interface RunState {
@@ -52,6 +54,8 @@ interface RunState {
   counters: RunCounters;
   seen: Set<string>;
   notes: string[];
+  waitedBefore: number;
+  limiter: Source['limiter'];
 }
 
 /**
@@ -70,7 +74,9 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
     const runId = await insertRun(db, deps.trigger, startedAt);
     const logger = deps.logger.child({ runId });
     if (abandonedRuns.length) logger.warn('marked runs abandoned', { abandonedRuns });
-    const state: RunState = { runId, startedAt, counters: emptyCounters(), seen: new Set(), notes: [] };
+    const state: RunState = {
+      runId, startedAt, counters: emptyCounters(), seen: new Set(), notes: [], waitedBefore: deps.source.limiter.waitedMs, limiter: deps.source.limiter,
+    };
     const requestsBefore = { ...deps.source.stats };
     const syncStats = () => {
       state.counters.requests = deps.source.stats.requests - requestsBefore.requests;
@@ -197,7 +203,7 @@ async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, aban
 function summary(state: RunState, status: RunSummary['status'], finishedAt: Date, abandonedRuns: number[]): RunSummary {
   return {
     runId: state.runId, status, startedAt: state.startedAt, finishedAt, counters: { ...state.counters },
-    notes: notesOf(state), errorCode: null, error: null, abandonedRuns,
+    notes: notesOf(state), errorCode: null, error: null, abandonedRuns, rateLimitWaitMs: Math.round(state.limiter.waitedMs - state.waitedBefore),
   };
 }
 
