@@ -43,7 +43,8 @@ export async function acquireMigrationLock(url: string): Promise<pg.Client> {
 }
 
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'metaaccess-sync lock' });
+  // keepAlive: the lock lives as long as this idle connection; a silently dropped one would free it.
+  const client = new pg.Client({ connectionString: url, application_name: 'metaaccess-sync lock', keepAlive: true });
   client.on('error', () => undefined);
   await client.connect();
   return client;

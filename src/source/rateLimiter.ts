@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
+import { systemClock } from '../lib/clock.ts';
 
 /**
  * Every request to the account — page fetches, retries and token requests — takes a slot here
@@ -59,7 +60,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     startedAt.delete(seq - options.limit - 1);
     const previous = startedAt.get(seq - options.limit);
     const wait = previous === undefined ? 0 : previous + spacing - now();
-    if (wait > 0) await sleep(wait, signal);
+    if (wait > 0) await systemClock.sleep(wait, signal);
     startedAt.set(seq, now());
     waitedMs += now() - queuedAt;
     return { sent: () => void startedAt.set(seq, Math.max(startedAt.get(seq) ?? 0, now())) };
@@ -81,21 +82,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return queue.size;
     },
   };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Many requests share one run signal; lift Node's listener warning for it. */
