@@ -18,7 +18,7 @@ export function formatDuration(ms: number | null | undefined): string {
 
 export function runsTable(runs: RunRow[]): string {
   return formatTable(
-    ['id', 'status', 'trigger', 'started (UTC)', 'duration', 'pages', 'requests', '429s', 'seen', 'added', 'changed', 'removed', 'rejected', 'error'],
+    ['id', 'status', 'trigger', 'started (UTC)', 'duration', 'pages', 'requests', '429s', 'seen', 'added', 'changed', 'removed', 'rejected', 'error / note'],
     runs.map((r) => [
       String(r.id), r.status, r.trigger, r.startedAt.toISOString().slice(0, 19).replace('T', ' '),
       r.finishedAt ? formatDuration(r.finishedAt.getTime() - r.startedAt.getTime()) : '',
