@@ -51,7 +51,7 @@ describe('failure paths', () => {
     expect(run).toMatchObject({ status: 'failed', error_code: 'API_BAD_BODY', pages: 3 });
     const removed = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices where removed_at is not null`);
     expect(removed[0]!.n).toBe(0);
-    const snaps = await rows<{ run_id: number }>(sql`select distinct run_id from metaaccess.device_snapshots`);
+    const snaps = await rows<{ run_id: number }>(sql`select distinct run_id from metaaccess.snapshots`);
     expect(snaps).toEqual([{ run_id: good.runId }]);
     const everything = JSON.stringify(await rows(sql`select * from metaaccess.sync_runs`)) + h.logs.text + JSON.stringify(bad);
     expect(everything).not.toContain(TEST_TOKEN);

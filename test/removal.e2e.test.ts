@@ -91,7 +91,7 @@ describe('removal', () => {
     const [row] = await rows<{ notes: string }>(sql`select notes from metaaccess.sync_runs where id = ${run.runId}`);
     expect(row!.notes).toMatch(/removal guard/);
     // A run that looked truncated adds nothing to the trend: the day keeps the full run's figures.
-    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_snapshots where run_id = ${run.runId}`);
+    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots where run_id = ${run.runId}`);
     expect(snaps[0]!.n).toBe(0);
     const daily = await rows<{ devices: number }>(sql`select devices from metaaccess.compliance_daily`);
     expect(daily).toEqual([{ devices: 200 }]);
@@ -120,7 +120,7 @@ describe('run bookkeeping', () => {
     const run = await h.sync();
     expect(run.status).toBe('failed');
     expect(run.errorCode).toBe('RUN_TAKEN_OVER');
-    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_snapshots`);
+    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots`);
     expect(snaps[0]!.n).toBe(0);
     const [row] = await rows<{ status: string }>(sql`select status from metaaccess.sync_runs where id = ${run.runId}`);
     expect(row!.status).toBe('abandoned');
@@ -178,7 +178,7 @@ describe('run bookkeeping', () => {
     // Page 3 was being served when the signal came: at most the pages already fetched by then are stored.
     expect(run.counters.pages).toBeLessThanOrEqual(3);
     expect(run.counters.devicesRemoved).toBe(0);
-    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_snapshots where run_id = ${run.runId}`);
+    const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots where run_id = ${run.runId}`);
     expect(snaps[0]!.n).toBe(0);
   });
 });

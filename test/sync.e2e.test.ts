@@ -99,6 +99,9 @@ describe('end-to-end sync against the simulator', () => {
 
     const snaps = await q<{ run_id: number; n: number }>(sql`select run_id, count(*)::int as n from metaaccess.device_snapshots group by run_id order by run_id`);
     expect(snaps).toEqual([{ run_id: firstSummary.runId, n: 2400 }, { run_id: secondSummary.runId, n: 2410 }]);
+    // The view hides no stored row (every snapshot has its profile, device and run).
+    const storedSnapshots = await q<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots`);
+    expect(storedSnapshots[0]!.n).toBe(2400 + 2410);
     const daily = await q<{ devices: number; compliant: number; run_id: number }>(sql`select devices, compliant, run_id from metaaccess.compliance_daily`);
     expect(daily).toEqual([{ devices: 2410, run_id: secondSummary.runId, compliant: sim.list().filter((d) => d.status === 0).length }]);
     expect(sim.stats().rateLimited).toBe(0);

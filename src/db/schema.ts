@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint, boolean, check, date, index, inet, integer, jsonb, macaddr, pgSchema, primaryKey, smallint, text, timestamp,
+  bigint, boolean, check, date, index, inet, integer, jsonb, macaddr, pgSchema, primaryKey, smallint, text, timestamp, uuid,
 } from 'drizzle-orm/pg-core';
 
 /** Everything the worker owns lives in one schema, so it can share a database with BI tools. */
@@ -82,9 +82,47 @@ export const networkAdapters = metaaccess.table('network_adapters', {
   ipv6Addr: inet('ipv6_addr'),
 }, (t) => [primaryKey({ columns: [t.hwid, t.position] })]);
 
-export const deviceSnapshots = metaaccess.table('device_snapshots', {
-  deviceId: integer('device_id').notNull().references(() => devices.id, { onDelete: 'cascade' }),
-  runId: integer('run_id').notNull().references(() => syncRuns.id, { onDelete: 'cascade' }),
+/**
+ * Distinct compliance states: a snapshot row points at one instead of repeating its fields, so
+ * 100,000 devices × 365 runs cost a few thousand profile rows. See snapshotsStore.ts for how
+ * `fingerprint` is computed.
+ */
+export const snapshotProfiles = metaaccess.table('snapshot_profiles', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  fingerprint: uuid('fingerprint').notNull().unique(),
+  status: smallint('status'),
+  criticalStatus: smallint('critical_status'),
+  exempt: boolean('exempt'),
+  active: boolean('active'),
+  totalIssue: integer('total_issue'),
+  totalCriticalIssue: integer('total_critical_issue'),
+  agentVersion: text('agent_version'),
+  osName: text('os_name'),
+  osVersion: text('os_version'),
+});
+
+/**
+ * One row per device per succeeded run: 48-byte tuples (columns ordered for alignment), no
+ * primary key and no foreign keys — the single writer guarantees (run_id, device_id) is unique.
+ * Partitioned by month on `day` (hand-edited in migrations/0003: drizzle-kit cannot declare it);
+ * partitions are made by partitions.ts and dropped whole by retention.
+ */
+export const snapshots = metaaccess.table('snapshots', {
+  lastSeen: tstz('last_seen'),
+  day: date('day', { mode: 'string' }).notNull(),
+  runId: integer('run_id').notNull(),
+  deviceId: integer('device_id').notNull(),
+  profileId: integer('profile_id').notNull(),
+}, (t) => [
+  index('snapshots_device_id_idx').on(t.deviceId),
+  index('snapshots_day_idx').using('brin', t.day),
+]);
+
+/** The history as SQL and BI users read it (created in migrations/0004; drizzle-kit leaves it alone). */
+export const deviceSnapshots = metaaccess.view('device_snapshots', {
+  runId: integer('run_id').notNull(),
+  deviceId: integer('device_id').notNull(),
+  hwid: text('hwid').notNull(),
   capturedAt: tstz('captured_at').notNull(),
   status: smallint('status'),
   criticalStatus: smallint('critical_status'),
@@ -96,7 +134,8 @@ export const deviceSnapshots = metaaccess.table('device_snapshots', {
   osName: text('os_name'),
   osVersion: text('os_version'),
   lastSeen: tstz('last_seen'),
-}, (t) => [primaryKey({ columns: [t.deviceId, t.runId] }), index('device_snapshots_captured_at_idx').on(t.capturedAt)]);
+  day: date('day', { mode: 'string' }).notNull(),
+}).existing();
 
 export const rejectedRecords = metaaccess.table('rejected_records', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),

@@ -1,19 +1,46 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from './openDatabase.ts';
-import { complianceDaily, deviceOs, devices, deviceSnapshots } from './schema.ts';
+import { utcDay } from './partitions.ts';
+import { complianceDaily, deviceOs, devices, snapshotProfiles, snapshots } from './schema.ts';
+
+/**
+ * The profile key of a compliance state. Spelled the same in migrations/0004 (which moved the old
+ * rows): the text of a row of these nine values, typed as the columns are, hashed to a uuid — so
+ * profiles are found by a hash join on one uuid instead of nine IS NOT DISTINCT FROM tests.
+ */
+function fingerprint(d: SQL, o: SQL): SQL {
+  return sql`md5(row(${d}.status, ${d}.critical_status, ${d}.exempt, ${d}.active, ${d}.total_issue, ${d}.total_critical_issue,
+    ${d}.agent_version, ${o}.name, ${o}.version)::text)::uuid`;
+}
 
 /**
  * The snapshot of a run is taken from the current tables when it succeeds, in the same
- * transaction that marks it succeeded: a run that fails, is cancelled or dies leaves none.
+ * transaction that marks it succeeded: a run that fails, is cancelled or dies leaves none. That
+ * single insert per run is also what keeps (run_id, device_id) unique: `snapshots` has no key.
+ * The partitions of the run's day must exist (ensureSnapshotPartitions, before the transaction).
  */
 export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date): Promise<number> {
+  const fp = fingerprint(sql.raw('d'), sql.raw('o'));
+  // Only states not seen before: an insert that conflicts would still use up an identity value.
+  await db.execute(sql`
+    insert into ${snapshotProfiles} (fingerprint, status, critical_status, exempt, active, total_issue, total_critical_issue,
+      agent_version, os_name, os_version)
+    select distinct on (s.fp) s.* from (
+      select ${fp} as fp, d.status, d.critical_status, d.exempt, d.active, d.total_issue, d.total_critical_issue,
+        d.agent_version, o.name, o.version
+      from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
+      where d.last_run_id = ${runId}) s
+    where not exists (select 1 from ${snapshotProfiles} p where p.fingerprint = s.fp)
+    on conflict (fingerprint) do nothing`);
   const rows = await queryRows<{ n: number }>(db, sql`
-    with inserted as (insert into ${deviceSnapshots} (device_id, run_id, captured_at, status, critical_status, exempt, active,
-      total_issue, total_critical_issue, agent_version, os_name, os_version, last_seen)
-    select d.id, ${runId}, ${capturedAt.toISOString()}::timestamptz, d.status, d.critical_status, d.exempt, d.active,
-      d.total_issue, d.total_critical_issue, d.agent_version, o.name, o.version, d.last_seen
-    from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
-    where d.last_run_id = ${runId} returning 1)
+    with inserted as (
+      insert into ${snapshots} (last_seen, day, run_id, device_id, profile_id)
+      select d.last_seen, ${utcDay(capturedAt)}::date, ${runId}, d.id, p.id
+      from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
+      join ${snapshotProfiles} p on p.fingerprint = ${fp}
+      where d.last_run_id = ${runId}
+      order by d.id
+      returning 1)
     select count(*)::int as n from inserted`);
   return Number(rows[0]?.n ?? 0);
 }
@@ -29,19 +56,4 @@ export async function upsertComplianceDaily(db: Executor, runId: number, started
     on conflict (day) do update set run_id = excluded.run_id, captured_at = excluded.captured_at, devices = excluded.devices,
       compliant = excluded.compliant, non_compliant = excluded.non_compliant, in_progress = excluded.in_progress,
       critical = excluded.critical, exempt = excluded.exempt, active = excluded.active`);
-}
-
-/**
- * Deletes up to `batchSize` snapshots captured before `cutoff`, in one short statement; callers
- * loop, so a large prune never holds a long lock on the table.
- */
-export async function deleteSnapshotsBefore(db: Executor, cutoff: Date, batchSize: number): Promise<number> {
-  const rows = await queryRows<{ n: number }>(db, sql`
-    with doomed as (
-      select device_id, run_id from ${deviceSnapshots} where captured_at < ${cutoff.toISOString()}::timestamptz limit ${batchSize}
-    ), deleted as (
-      delete from ${deviceSnapshots} s using doomed d where s.device_id = d.device_id and s.run_id = d.run_id returning 1
-    )
-    select count(*)::int as n from deleted`);
-  return Number(rows[0]?.n ?? 0);
 }

@@ -2,6 +2,7 @@ import type { RemovalConfirm } from '../config/config.ts';
 import { markMissingDevices, countPresentDevices, selectMissingHwids } from '../db/devicesStore.ts';
 import { tryAcquireRunLock } from '../db/locks.ts';
 import type { Database } from '../db/openDatabase.ts';
+import { ensureSnapshotPartitions } from '../db/partitions.ts';
 import {
   finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, type RunCounters, type RunStatus,
 } from '../db/runs.ts';
@@ -105,6 +106,8 @@ async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void
   const removeAt = await confirmRemovals(deps, state, syncStats, presentBefore);
   syncStats();
   const finishedAt = new Date(deps.clock.now());
+  // Outside the transaction: a new partition locks the snapshots table, which must last an instant.
+  if (removeAt.trusted) await ensureSnapshotPartitions(db, finishedAt);
   await db.transaction(async (tx) => {
     if (removeAt.trusted) {
       if (removeAt.misses !== undefined) state.counters.devicesRemoved = await markMissingDevices(tx, state.runId, finishedAt, removeAt.misses);
