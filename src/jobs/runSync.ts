@@ -3,6 +3,7 @@ import { markMissingDevices, countPresentDevices, selectMissingHwids } from '../
 import { tryAcquireRunLock } from '../db/locks.ts';
 import type { Database } from '../db/openDatabase.ts';
 import { ensureSnapshotPartitions } from '../db/partitions.ts';
+import { selectHwidsStoredInRun } from '../db/runDevices.ts';
 import {
   finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, type RunCounters, type RunStatus,
 } from '../db/runs.ts';
@@ -12,7 +13,8 @@ import { AppError, errorCode, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { redactText, truncate } from '../lib/redact.ts';
 import type { Source } from '../source/createSource.ts';
-import { iterateDevicePages } from '../source/pager.ts';
+import { hwidKey, iterateDevicePages } from '../source/pager.ts';
+import { createSeenKeys, type SeenKeys } from '../source/seenKeys.ts';
 import { createProgress } from './progress.ts';
 import { evaluateRemovalGuard } from './removalGuard.ts';
 import { storePage } from './storePage.ts';
@@ -53,7 +55,9 @@ interface RunState {
   runId: number;
   startedAt: Date;
   counters: RunCounters;
-  seen: Set<string>;
+  seen: SeenKeys;
+  /** hwids of records this run rejected: "seen", though no device row carries the run's id. */
+  rejectedKeys: Set<string>;
   notes: string[];
   waitedBefore: number;
   limiter: Source['limiter'];
@@ -76,7 +80,7 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
     const logger = deps.logger.child({ runId });
     if (abandonedRuns.length) logger.warn('marked runs abandoned', { abandonedRuns });
     const state: RunState = {
-      runId, startedAt, counters: emptyCounters(), seen: new Set(), notes: [], waitedBefore: deps.source.limiter.waitedMs, limiter: deps.source.limiter,
+      runId, startedAt, counters: emptyCounters(), seen: createSeenKeys(), rejectedKeys: new Set(), notes: [], waitedBefore: deps.source.limiter.waitedMs, limiter: deps.source.limiter,
     };
     const requestsBefore = { ...deps.source.stats };
     const syncStats = () => {
@@ -137,6 +141,9 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
   });
   const pages = iterateDevicePages({
     api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, seen: state.seen, signal: deps.signal,
+    confirmSeen: async (hwids) => new Set([
+      ...await selectHwidsStoredInRun(deps.database.db, state.runId, hwids), ...hwids.filter((h) => state.rejectedKeys.has(h)),
+    ]),
     skipKeyless: Boolean(pass.lookingFor),
     ...(pass.expected === null ? {} : { expectedLastPage: Math.ceil(pass.expected / source.pageSize) }),
   });
@@ -151,6 +158,7 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
     state.counters.devicesAdded += outcome.added;
     state.counters.devicesChanged += outcome.changed;
     state.counters.recordsRejected += outcome.rejected;
+    if (outcome.rejected > 0) rememberRejectedKeys(state, batch.devices, outcome.stored);
     progress.page(batch.page, state.counters.devicesSeen, { duplicates: batch.duplicates, rejected: outcome.rejected, recheck: Boolean(pass.lookingFor) });
     if (pass.lookingFor) {
       for (const d of outcome.stored) pass.lookingFor.delete(d.device.hwid);
@@ -208,6 +216,14 @@ function summary(state: RunState, status: RunSummary['status'], finishedAt: Date
     runId: state.runId, status, startedAt: state.startedAt, finishedAt, counters: { ...state.counters },
     notes: notesOf(state), errorCode: null, error: null, abandonedRuns, rateLimitWaitMs: Math.round(state.limiter.waitedMs - state.waitedBefore),
   };
+}
+
+function rememberRejectedKeys(state: RunState, raw: unknown[], stored: { device: { hwid: string } }[]): void {
+  const storedKeys = new Set(stored.map((d) => d.device.hwid));
+  for (const record of raw) {
+    const key = hwidKey(record);
+    if (key !== undefined && !storedKeys.has(key)) state.rejectedKeys.add(key);
+  }
 }
 
 function notesOf(state: RunState): string | null {

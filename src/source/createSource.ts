@@ -49,5 +49,14 @@ export function createSource(config: Config['api'], deps: SourceDeps): Source {
     ? createStaticToken(creds.accessToken)
     : createOAuthTokenProvider({ baseUrl: config.url, clientId: creds.clientId, clientSecret: creds.clientSecret, send, clock: deps.clock, stats });
   const api = createDevicesApi({ baseUrl: config.url, pageSize: config.pageSize, send, tokens });
-  return { api, limiter, stats, pageSize: config.pageSize, prefetch: Math.min(config.rateLimit, 16) };
+  return { api, limiter, stats, pageSize: config.pageSize, prefetch: prefetchDepth(config.rateLimit) };
+}
+
+/**
+ * Two windows' worth of requests queued ahead: a slow response (latency up to a window) must not
+ * hold back requests whose slots have come. Queued requests cost nothing; those not yet sent when
+ * the list ends are cancelled.
+ */
+export function prefetchDepth(rateLimit: number): number {
+  return Math.min(2 * rateLimit, 64);
 }

@@ -55,3 +55,57 @@ describe('pager', () => {
     expect(hwids).toEqual(sim!.list().map((d) => d.hwid));
   });
 });
+
+describe('pager on a first run (no expected end)', () => {
+  it('cancels queued requests as soon as the last page arrives, even while a slow consumer lags behind', async () => {
+    sim = createSimulator({ auth: { token: 'pager-token' }, devices: 120 });
+    await sim.start();
+    const source = createSource(
+      { url: sim.url, credentials: { kind: 'token', accessToken: 'pager-token' }, rateLimit: 4, rateWindowMs: 200, pageSize: 50, timeoutMs: 5000, maxRetries: 0 },
+      { clock: systemClock, logger: createSilentLogger() },
+    );
+    const pages: number[] = [];
+    for await (const b of iterateDevicePages({ api: source.api, pageSize: 50, prefetch: 8 })) {
+      pages.push(b.page);
+      await systemClock.sleep(300);
+    }
+    expect(pages).toEqual([1, 2, 3]);
+    // Pages 1-4 took the first window's slots; 5-8 waited for the next one and were never sent.
+    expect(sim.stats().requests).toBe(4);
+  });
+});
+
+describe('pager de-duplication', () => {
+  async function pagesWithRepeat(confirmSeen?: (hwids: string[]) => Promise<Set<string>>) {
+    sim = createSimulator({ auth: { token: 'pager-token' }, devices: 100, seed: 3 });
+    await sim.start();
+    const list = sim.list();
+    // Page 2 repeats two devices of page 1, as a list that shifted mid-run does.
+    sim.setDevices([...list.slice(0, 50), list[0]!, list[1]!, ...list.slice(50, 98)]);
+    const source = createSource(
+      { url: sim.url, credentials: { kind: 'token', accessToken: 'pager-token' }, rateLimit: 10, rateWindowMs: 100, pageSize: 50, timeoutMs: 5000, maxRetries: 0 },
+      { clock: systemClock, logger: createSilentLogger() },
+    );
+    const batches: PageBatch[] = [];
+    for await (const b of iterateDevicePages({ api: source.api, pageSize: 50, prefetch: 2, ...(confirmSeen ? { confirmSeen } : {}) })) batches.push(b);
+    return { batches, repeated: [list[0]!.hwid as string, list[1]!.hwid as string] };
+  }
+
+  it('drops a device a previous page already delivered, and counts it', async () => {
+    const asked: string[][] = [];
+    const { batches, repeated } = await pagesWithRepeat(async (hwids) => {
+      asked.push(hwids);
+      return new Set(hwids);
+    });
+    expect(batches.map((b) => b.duplicates)).toEqual([0, 2]);
+    expect(batches.flatMap((b) => b.devices)).toHaveLength(98);
+    // Only the probable repeats are confirmed, not every device.
+    expect(asked.flat().sort()).toEqual([...repeated].sort());
+  });
+
+  it('keeps a probable repeat that the confirmation says was not stored (a hash collision)', async () => {
+    const { batches } = await pagesWithRepeat(async () => new Set());
+    expect(batches.map((b) => b.duplicates)).toEqual([0, 0]);
+    expect(batches.flatMap((b) => b.devices)).toHaveLength(100);
+  });
+});

@@ -1,5 +1,6 @@
 import type { DevicePage, DevicesApi } from './devicesApi.ts';
 import { allowManyListeners } from './rateLimiter.ts';
+import { createSeenKeys, type SeenKeys } from './seenKeys.ts';
 
 export interface PagerOptions {
   api: DevicesApi;
@@ -10,7 +11,12 @@ export interface PagerOptions {
    */
   prefetch: number;
   /** hwids already handled in this run; shared with a recheck pass so nothing is stored twice. */
-  seen?: Set<string>;
+  seen?: SeenKeys;
+  /**
+   * Of these hwids, which were really handled earlier in the run? `seen` keeps hashes, so a hit
+   * is only probable; without this, every hit counts as a duplicate.
+   */
+  confirmSeen?: (hwids: string[]) => Promise<Set<string>>;
   startPage?: number;
   /**
    * The last page the previous run found. Past it, pages are requested one at a time: a request
@@ -39,16 +45,34 @@ type Settled = { ok: true; value: DevicePage } | { ok: false; error: unknown };
  * `pageSize`. Requests for pages past the end that were queued but not sent are cancelled.
  */
 export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator<PageBatch> {
-  const seen = options.seen ?? new Set<string>();
+  const seen = options.seen ?? createSeenKeys();
   const controller = new AbortController();
   allowManyListeners(controller.signal);
   const onParentAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onParentAbort, { once: true });
-  const inflight = new Map<number, Promise<Settled>>();
+  const inflight = new Map<number, { settled: Promise<Settled>; cancel: AbortController }>();
   let nextToLaunch = options.startPage ?? 1;
+  /** The first page known to end the list: nothing past it is launched, and what is queued is cancelled. */
+  let endPage = Number.POSITIVE_INFINITY;
+  const isEnd = (s: Settled) => s.ok && (s.value.kind === 'end' || s.value.devices.length < options.pageSize);
+  const onEnd = (page: number) => {
+    endPage = Math.min(endPage, page);
+    for (const [p, entry] of inflight) if (p > endPage) entry.cancel.abort();
+  };
   const launch = (upTo: number) => {
-    for (; nextToLaunch <= upTo; nextToLaunch++) {
-      inflight.set(nextToLaunch, settle(options.api.fetchDevicePage(nextToLaunch, controller.signal)));
+    for (; nextToLaunch <= Math.min(upTo, endPage); nextToLaunch++) {
+      const page = nextToLaunch;
+      const cancel = new AbortController();
+      const follow = () => cancel.abort(controller.signal.reason);
+      controller.signal.addEventListener('abort', follow, { once: true });
+      // Noticed when the response arrives, not when its turn to be stored comes: a request
+      // still waiting for a rate-limit slot is not worth sending.
+      const settled = settle(options.api.fetchDevicePage(page, cancel.signal)).then((s) => {
+        controller.signal.removeEventListener('abort', follow);
+        if (isEnd(s)) onEnd(page);
+        return s;
+      });
+      inflight.set(page, { settled, cancel });
     }
   };
   try {
@@ -56,14 +80,14 @@ export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator
       options.signal?.throwIfAborted();
       const horizon = options.expectedLastPage ?? Number.POSITIVE_INFINITY;
       launch(Math.max(page, Math.min(page + options.prefetch - 1, horizon)));
-      const settled = await inflight.get(page)!;
+      const settled = await inflight.get(page)!.settled;
       inflight.delete(page);
       if (!settled.ok) throw settled.error;
       const result = settled.value;
       if (result.kind === 'end' || result.devices.length === 0) return;
       const last = result.devices.length < options.pageSize;
       if (last) controller.abort();
-      const devices = dedupe(result.devices, seen, options.skipKeyless ?? false);
+      const devices = await dedupe(result.devices, seen, options);
       yield { page, devices, duplicates: result.devices.length - devices.length, last };
       if (last) return;
     }
@@ -82,18 +106,23 @@ export function hwidKey(raw: unknown): string | undefined {
   return undefined;
 }
 
-function dedupe(devices: unknown[], seen: Set<string>, skipKeyless: boolean): unknown[] {
-  const out: unknown[] = [];
+async function dedupe(devices: unknown[], seen: SeenKeys, options: PagerOptions): Promise<unknown[]> {
+  const inPage = new Set<string>();
+  const probable: string[] = [];
+  const kept: { raw: unknown; key: string | undefined }[] = [];
   for (const raw of devices) {
     const key = hwidKey(raw);
-    if (key === undefined && skipKeyless) continue;
+    if (key === undefined && options.skipKeyless) continue;
     if (key !== undefined) {
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (inPage.has(key)) continue;
+      inPage.add(key);
+      if (!seen.add(key)) probable.push(key);
     }
-    out.push(raw);
+    kept.push({ raw, key });
   }
-  return out;
+  if (probable.length === 0) return kept.map((k) => k.raw);
+  const duplicates = options.confirmSeen ? await options.confirmSeen(probable) : new Set(probable);
+  return kept.filter((k) => k.key === undefined || !duplicates.has(k.key)).map((k) => k.raw);
 }
 
 function settle(promise: Promise<DevicePage>): Promise<Settled> {

@@ -1,0 +1,58 @@
+// One throttled sync, measured: node bench/lib/rateChild.mjs '<json>' → one JSON line on stdout.
+// { strategy: 'ours' | 'fixed-window' | 'naive', limit, windowMs, pages, latencyMs, jitterMs, db }
+import PQueue from 'p-queue';
+import { runSync } from '../../dist/jobs/runSync.js';
+import { systemClock } from '../../dist/lib/clock.js';
+import { createSilentLogger } from '../../dist/lib/logger.js';
+import { createSource } from '../../dist/source/createSource.js';
+import { dropDatabase, freshDatabase } from './common.mjs';
+import { startSimulatorProcess } from './simProcess.mjs';
+
+const p = JSON.parse(process.argv[2]);
+const TOKEN = 'bench-token';
+
+/** p-queue's default: at most `limit` starts per fixed interval, which bursts at a boundary. */
+function fixedWindowLimiter(limit, windowMs) {
+  const queue = new PQueue({ concurrency: Number.POSITIVE_INFINITY, intervalCap: limit, interval: windowMs });
+  return limiterShape(async (signal) => queue.add(() => undefined, signal ? { signal } : {}));
+}
+/** No limiter: one request after another, slowed only by 429s and their Retry-After. */
+function noLimiter() {
+  return limiterShape(async () => undefined);
+}
+function limiterShape(wait) {
+  return {
+    acquire: async (signal) => { await wait(signal); return { sent() {} }; },
+    waitedMs: 0, queued: 0, recentStarts: () => [], preload() {},
+  };
+}
+
+// The last page is short, so the pager knows it is the end without an extra request.
+const sim = await startSimulatorProcess({
+  devices: p.pages * 50 - 10, seed: 7, auth: { token: TOKEN }, latencyMs: p.latencyMs, jitterMs: p.jitterMs,
+  rateLimit: { limit: p.limit, windowMs: p.windowMs },
+});
+const { database } = await freshDatabase(p.db);
+const logger = createSilentLogger();
+const limiter = p.strategy === 'fixed-window' ? fixedWindowLimiter(p.limit, p.windowMs) : p.strategy === 'naive' ? noLimiter() : undefined;
+const source = createSource({
+  url: sim.url, credentials: { kind: 'token', accessToken: TOKEN }, rateLimit: p.limit, rateWindowMs: p.windowMs,
+  pageSize: 50, timeoutMs: 30_000, maxRetries: 10,
+}, { clock: systemClock, logger, ...(limiter ? { limiter } : {}) });
+if (p.strategy === 'naive') source.prefetch = 1;
+const started = performance.now();
+const summary = await runSync({
+  database, source, clock: systemClock, logger, trigger: 'bench',
+  settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC' },
+});
+const wallMs = performance.now() - started;
+const stats = await sim.stats();
+const maxInWindow = await sim.maxInWindow();
+if (process.env.BENCH_DUMP_LOG) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP_LOG, JSON.stringify(await sim.log()));
+await database.close();
+await sim.close();
+await dropDatabase(p.db);
+process.stdout.write(`${JSON.stringify({
+  ...p, status: summary.status, error: summary.error ?? null, wallMs, requests: stats.requests, rateLimited: stats.rateLimited,
+  maxInWindow, devicesSeen: summary.counters.devicesSeen,
+})}\n`);
