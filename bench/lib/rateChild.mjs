@@ -23,7 +23,7 @@ function noLimiter() {
 function limiterShape(wait) {
   return {
     acquire: async (signal) => { await wait(signal); return { sent() {} }; },
-    waitedMs: 0, queued: 0, recentStarts: () => [], preload() {},
+    waitedMs: 0, queued: 0, recentStarts: () => [], preload() {}, widenMargin() {}, marginMs: 0,
   };
 }
 

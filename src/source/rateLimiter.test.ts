@@ -75,4 +75,18 @@ describe('rate limiter (sliding window)', () => {
     expect(defaultMarginMs(1000)).toBe(20);
     expect(defaultMarginMs(3_600_000)).toBe(1000);
   });
+
+  it('widens its margin after the server refuses a request it allowed, up to 5% of the window', async () => {
+    const limiter = createRateLimiter({ limit: 2, windowMs: 400, marginMs: 10 });
+    const grants: number[] = [];
+    const take = () => limiter.acquire().then((permit) => { permit.sent(); grants.push(performance.now()); });
+    await Promise.all([take(), take()]);
+    limiter.widenMargin();
+    expect(limiter.marginMs).toBe(20);
+    await Promise.all([take(), take()]);
+    // The third request waits for the first plus the window plus the widened margin.
+    expect(grants[2]! - grants[0]!).toBeGreaterThanOrEqual(400 + 20 - 1);
+    for (let i = 0; i < 5; i++) limiter.widenMargin();
+    expect(limiter.marginMs).toBe(20);
+  });
 });

@@ -28,6 +28,13 @@ export interface RateLimiter {
   recentStarts(): number[];
   /** Continue a window begun elsewhere (the previous run): these starts count against the next requests. */
   preload(epochStarts: number[]): void;
+  /**
+   * The server refused a request this limiter let through: its clock or its count differs from
+   * ours by more than the margin. Doubles the margin (up to 5% of the window) from now on.
+   */
+  widenMargin(): void;
+  /** The margin now in force, in ms. */
+  readonly marginMs: number;
 }
 
 export interface RateLimiterOptions {
@@ -44,8 +51,10 @@ export function defaultMarginMs(windowMs: number): number {
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const now = options.now ?? (() => performance.now());
-  const spacing = options.windowMs + (options.marginMs ?? defaultMarginMs(options.windowMs));
-  const queue = new PQueue({ concurrency: Number.POSITIVE_INFINITY, intervalCap: options.limit, interval: spacing, strict: true });
+  let marginMs = options.marginMs ?? defaultMarginMs(options.windowMs);
+  const maxMarginMs = Math.max(marginMs, Math.ceil(options.windowMs * 0.05));
+  // p-queue keeps the margin it started with; the second gate below applies any widening.
+  const queue = new PQueue({ concurrency: Number.POSITIVE_INFINITY, intervalCap: options.limit, interval: options.windowMs + marginMs, strict: true });
   /** Effective start time of recent grants by sequence number: the send time once known. */
   const startedAt = new Map<number, number>();
   let sequence = 0;
@@ -59,7 +68,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     const seq = sequence++;
     startedAt.delete(seq - options.limit - 1);
     const previous = startedAt.get(seq - options.limit);
-    const wait = previous === undefined ? 0 : previous + spacing - now();
+    const wait = previous === undefined ? 0 : previous + options.windowMs + marginMs - now();
     if (wait > 0) await systemClock.sleep(wait, signal);
     startedAt.set(seq, now());
     waitedMs += now() - queuedAt;
@@ -74,6 +83,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     preload(epochStarts) {
       const recent = epochStarts.filter(Number.isFinite).sort((a, b) => a - b).slice(-options.limit);
       recent.forEach((t, i) => startedAt.set(sequence - recent.length + i, t - epochOffset));
+    },
+    widenMargin() {
+      marginMs = Math.min(maxMarginMs, marginMs * 2);
+    },
+    get marginMs() {
+      return marginMs;
     },
     get waitedMs() {
       return waitedMs;

@@ -63,7 +63,14 @@ export function createSender(deps: SenderDeps): Send {
         await pause(deps, ctx, attempt, backoffDelay(attempt, deps.backoff), { code }, signal);
         continue;
       }
-      if (response.status === 429) deps.stats.rateLimited += 1;
+      if (response.status === 429) {
+        deps.stats.rateLimited += 1;
+        const before = deps.limiter.marginMs;
+        deps.limiter.widenMargin();
+        if (deps.limiter.marginMs > before) {
+          deps.logger.warn('the server refused a request the rate limiter allowed; widening its safety margin', { marginMs: deps.limiter.marginMs });
+        }
+      }
       if (!isRetryableStatus(response.status) || attempt > deps.maxRetries) return response;
       const hinted = serverRetryDelay(response.headers, deps.clock.now());
       if (hinted !== undefined && hinted > deps.maxServerDelayMs) {
