@@ -1,62 +1,154 @@
-import { and, count, eq, getTableColumns, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { and, count, eq, getTableColumns, isNull, ne, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { PgDialect, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow } from '../normalize/rows.ts';
 import { queryRows, type Executor } from './openDatabase.ts';
 import { deviceOs, devices, networkAdapters, rejectedRecords } from './schema.ts';
 
-/** `set` for an upsert: every column from `excluded`, except the ones named (identity, first-seen facts). */
-function excludedSet(table: PgTable, keep: string[]): Record<string, SQL> {
-  const columns = getTableColumns(table) as Record<string, PgColumn>;
-  return Object.fromEntries(
-    Object.entries(columns)
-      .filter(([key]) => !keep.includes(key))
-      .map(([key, column]) => [key, sql`excluded.${sql.identifier(column.name)}`]),
-  );
+/** `set` list of an upsert: every column from `excluded`, except the ones named (identity, first-seen facts). */
+function excludedSet(table: PgTable, keep: string[]): SQL {
+  const assignments = columnsOf(table, keep).map(([, column]) => sql`${sql.identifier(column.name)} = excluded.${sql.identifier(column.name)}`);
+  return sql.join(assignments, sql`, `);
 }
 
 const DEVICE_UPDATE = excludedSet(devices, ['hwid', 'id', 'firstSeenAt', 'firstRunId']);
 const OS_UPDATE = excludedSet(deviceOs, ['hwid']);
+const ADAPTER_UPDATE = excludedSet(networkAdapters, ['hwid', 'position']);
 
-const ADAPTER_BATCH = 5000;
-
-export interface KnownDevice {
-  hwid: string;
-  contentHash: string;
-  removedAt: Date | null;
+function columnsOf(table: PgTable, omit: string[] = []): [string, PgColumn][] {
+  return Object.entries(getTableColumns(table) as Record<string, PgColumn>).filter(([key]) => !omit.includes(key));
 }
 
-export async function selectKnownDevices(db: Executor, hwids: string[]): Promise<KnownDevice[]> {
-  if (hwids.length === 0) return [];
-  return db.select({ hwid: devices.hwid, contentHash: devices.contentHash, removedAt: devices.removedAt })
-    .from(devices).where(inArray(devices.hwid, hwids));
+/**
+ * The columns a row type fills, by its field names (rows.ts names them after the schema). Listing
+ * every field is checked at compile time, and columns the rows do not carry keep their defaults.
+ */
+function rowColumns<Row>() {
+  return <const K extends readonly (keyof Row & string)[]>(
+    table: PgTable,
+    keys: K & (Exclude<keyof Row, K[number]> extends never ? unknown : { missingFields: Exclude<keyof Row, K[number]> }),
+  ): [string, PgColumn][] => {
+    const columns = getTableColumns(table) as Record<string, PgColumn>;
+    return keys.map((key): [string, PgColumn] => {
+      const column = columns[key];
+      if (!column) throw new Error(`row field ${key} has no column`);
+      return [key, column];
+    });
+  };
 }
 
-/** Inserts new devices and refreshes known ones; seeing a device clears its removal and misses. */
-export async function upsertDevices(db: Executor, rows: DeviceRow[], runId: number, now: Date): Promise<void> {
-  if (rows.length === 0) return;
-  const values = rows.map((row) => ({
-    ...row, firstSeenAt: now, lastSyncedAt: now, removedAt: null, firstRunId: runId, lastRunId: runId, missedRuns: 0,
+/**
+ * `json_to_recordset(<param>::json) as r("key" type, ...)`: a JSON array of rows, keyed by the
+ * rows' TypeScript names, as a relation typed like the table. One parameter carries a whole page,
+ * whatever its size (bind parameters are limited to 65,535), and serializing it is one native
+ * JSON.stringify instead of a placeholder per value.
+ */
+function recordset(json: SQL, columns: [string, PgColumn][]): SQL {
+  const definitions = columns.map(([key, column]) => `${JSON.stringify(key)} ${recordType(column)}`).join(', ');
+  return sql`json_to_recordset(${json}::json) as r(${sql.raw(definitions)})`;
+}
+
+/**
+ * A jsonb field is read as its JSON text and cast: json_to_recordset building the jsonb itself is
+ * over twice as slow (measured: 4.5 vs 1.8 ms for a page of 50 devices).
+ */
+const recordType = (column: PgColumn) => (column.getSQLType() === 'jsonb' ? 'text' : column.getSQLType());
+
+const names = (columns: [string, PgColumn][]) => sql.join(columns.map(([, column]) => sql.identifier(column.name)), sql`, `);
+/** The recordset's fields in column order, cast back where recordType changed the type. */
+const fields = (columns: [string, PgColumn][]) => sql.join(columns.map(([key, column]) => (recordType(column) === column.getSQLType()
+  ? sql.identifier(key)
+  : sql`${sql.identifier(key)}::${sql.raw(column.getSQLType())}`)), sql`, `);
+
+const DEVICE_FIELDS = rowColumns<DeviceRow>()(devices, [
+  'hwid', 'hostname', 'nickname', 'agentType', 'agentVersion', 'machineType', 'country', 'active', 'status', 'criticalStatus',
+  'exempt', 'totalIssue', 'totalCriticalIssue', 'lastSeen', 'remediationLink', 'userGroup', 'loggedInUsername',
+  'loggedInDomain', 'raw', 'contentHash',
+]);
+const OS_FIELDS = rowColumns<DeviceOsRow>()(deviceOs, [
+  'hwid', 'family', 'name', 'vendor', 'version', 'servicePackVersion', 'architecture', 'osLanguage', 'userPasswordSet',
+]);
+const ADAPTER_FIELDS = rowColumns<NetworkAdapterRow>()(networkAdapters, ['hwid', 'position', 'macAddr', 'ipv4Addr', 'ipv6Addr']);
+
+/** The normalized rows of one page. */
+export interface DevicePageRows {
+  devices: DeviceRow[];
+  os: DeviceOsRow[];
+  adapters: NetworkAdapterRow[];
+}
+
+export interface PageChanges {
+  /** New devices, and devices returning after they were marked removed. */
+  added: number;
+  /** Present devices whose content hash differs from the stored one. */
+  changed: number;
+}
+
+/**
+ * Stores a page in one statement (one round trip instead of six): devices upserted (seeing a
+ * device clears its removal and misses), OS rows upserted or deleted for devices that stopped
+ * reporting os_info, adapters replaced as a set (upserted by position, the rest deleted), and
+ * added/changed counted against the state before the statement — every part of a statement sees
+ * the same snapshot, and the foreign keys are checked when the whole statement has run. The parts
+ * touch disjoint rows, so their order does not matter. hwids must be unique within the page (the
+ * pager guarantees it). Run it inside the page's transaction.
+ */
+export async function storeDevicePage(db: Executor, page: DevicePageRows, runId: number, now: Date): Promise<PageChanges> {
+  if (page.devices.length === 0) return { added: 0, changed: 0 };
+  // Until the tables are analyzed, the planner prices this statement as if each hwid had
+  // thousands of adapters; past a few hundred thousand rows that crosses jit_above_cost and JIT
+  // compilation (~35 ms) costs three times the statement itself. For the page's transaction only.
+  await db.execute(sql`set local jit = off`);
+  const withOs = new Set(page.os.map((o) => o.hwid));
+  const rows = await queryRows<PageChanges>(db, STORE_PAGE({
+    devices: JSON.stringify(page.devices),
+    os: JSON.stringify(page.os),
+    adapters: JSON.stringify(page.adapters),
+    hwids: page.devices.map((d) => d.hwid),
+    withoutOs: page.devices.filter((d) => !withOs.has(d.hwid)).map((d) => d.hwid),
+    now: now.toISOString(),
+    runId,
   }));
-  await db.insert(devices).values(values).onConflictDoUpdate({ target: devices.hwid, set: DEVICE_UPDATE });
+  const counts = rows[0];
+  return { added: Number(counts?.added ?? 0), changed: Number(counts?.changed ?? 0) };
 }
 
-export async function upsertDeviceOs(db: Executor, rows: DeviceOsRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.insert(deviceOs).values(rows).onConflictDoUpdate({ target: deviceOs.hwid, set: OS_UPDATE });
-}
+const STORE_PAGE = renderOnce((p: (name: 'devices' | 'os' | 'adapters' | 'hwids' | 'withoutOs' | 'now' | 'runId') => SQL) => sql`
+  with page as (select * from ${recordset(p('devices'), DEVICE_FIELDS)}),
+  before as (
+    select ${devices.hwid}, ${devices.contentHash}, ${devices.removedAt} from ${devices} where ${devices.hwid} = any(${p('hwids')}::text[])),
+  upserted as (
+    insert into ${devices} (${names(DEVICE_FIELDS)}, first_seen_at, last_synced_at, removed_at, first_run_id, last_run_id, missed_runs)
+    select ${fields(DEVICE_FIELDS)}, ${p('now')}::timestamptz, ${p('now')}::timestamptz, null, ${p('runId')}::int, ${p('runId')}::int, 0 from page
+    on conflict (hwid) do update set ${DEVICE_UPDATE}),
+  os_upserted as (
+    insert into ${deviceOs} (${names(OS_FIELDS)}) select ${fields(OS_FIELDS)} from ${recordset(p('os'), OS_FIELDS)}
+    on conflict (hwid) do update set ${OS_UPDATE}),
+  os_deleted as (delete from ${deviceOs} where ${deviceOs.hwid} = any(${p('withoutOs')}::text[])),
+  adapters as (select * from ${recordset(p('adapters'), ADAPTER_FIELDS)}),
+  adapters_upserted as (
+    insert into ${networkAdapters} (${names(ADAPTER_FIELDS)}) select ${fields(ADAPTER_FIELDS)} from adapters
+    on conflict (hwid, position) do update set ${ADAPTER_UPDATE}),
+  -- Driven by the page's hwids through the key, whatever the planner thinks of the table's size:
+  -- a fresh table has no statistics, and a sequential scan per page makes a first sync quadratic.
+  adapters_deleted as (
+    delete from ${networkAdapters} where ctid = any(array(
+      select stale.ctid from unnest(${p('hwids')}::text[]) as h(hwid)
+      cross join lateral (select ctid, position from ${networkAdapters} a where a.hwid = h.hwid offset 0) as stale
+      where not exists (select 1 from adapters n where n."hwid" = h.hwid and n."position" = stale.position))))
+  select count(*) filter (where b.hwid is null or b.removed_at is not null)::int as added,
+    count(*) filter (where b.removed_at is null and b.content_hash <> p."contentHash")::int as changed
+  from page p left join before b on b.hwid = p."hwid"`);
 
-/** A device that stopped reporting os_info loses its OS row. */
-export async function deleteDeviceOs(db: Executor, hwids: string[]): Promise<void> {
-  if (hwids.length === 0) return;
-  await db.delete(deviceOs).where(inArray(deviceOs.hwid, hwids));
-}
-
-/** Adapters have no identity of their own: a device's set is replaced whole. */
-export async function replaceNetworkAdapters(db: Executor, hwids: string[], rows: NetworkAdapterRow[]): Promise<void> {
-  if (hwids.length === 0) return;
-  await db.delete(networkAdapters).where(inArray(networkAdapters.hwid, hwids));
-  // A device may list thousands of adapters: stay far below PostgreSQL's 65,535 bind parameters.
-  for (let i = 0; i < rows.length; i += ADAPTER_BATCH) await db.insert(networkAdapters).values(rows.slice(i, i + ADAPTER_BATCH));
+/**
+ * A statement rendered to text once, at load: `build` gets a placeholder per parameter name, and
+ * each call only interleaves the values with the fixed text, so drizzle walks a dozen chunks per
+ * page instead of hundreds (measured: a third of what storing a page allocated).
+ */
+function renderOnce<K extends string>(build: (p: (name: K) => SQL) => SQL): (values: Record<K, unknown>) => SQL {
+  const query = new PgDialect().sqlToQuery(build((name) => sql`${sql.placeholder(name)}`));
+  const segments = query.sql.split(/\$\d+/);
+  const names = query.params.map((param) => (param as Placeholder).name as K);
+  return (values) => sql.join(segments.flatMap((segment, i) => (i < names.length ? [sql.raw(segment), sql.param(values[names[i]!])] : [sql.raw(segment)])));
 }
 
 export interface Rejection {

@@ -1,8 +1,5 @@
 import type { Database } from '../db/openDatabase.ts';
-import {
-  deleteDeviceOs, insertRejectedRecords, replaceNetworkAdapters, selectKnownDevices, upsertDeviceOs, upsertDevices,
-  type Rejection,
-} from '../db/devicesStore.ts';
+import { insertRejectedRecords, storeDevicePage, type DevicePageRows, type Rejection } from '../db/devicesStore.ts';
 import { updateRunCounters, type RunCounters } from '../db/runs.ts';
 import { normalizeDevice } from '../normalize/normalizeDevice.ts';
 import type { NormalizedDevice } from '../normalize/rows.ts';
@@ -35,20 +32,9 @@ export async function storePage(
   args: { runId: number; page: number; rawDevices: unknown[]; now: Date; counters: RunCounters; recentRequests: number[] },
 ): Promise<PageOutcome> {
   const { stored, rejections } = normalizePage(args.rawDevices);
-  const hwids = stored.map((d) => d.device.hwid);
+  const rows = pageRows(stored);
   return database.db.transaction(async (tx) => {
-    const known = new Map((await selectKnownDevices(tx, hwids)).map((k) => [k.hwid, k]));
-    let added = 0;
-    let changed = 0;
-    for (const { device } of stored) {
-      const before = known.get(device.hwid);
-      if (!before || before.removedAt) added += 1;
-      else if (before.contentHash !== device.contentHash) changed += 1;
-    }
-    await upsertDevices(tx, stored.map((d) => d.device), args.runId, args.now);
-    await upsertDeviceOs(tx, stored.flatMap((d) => (d.os ? [d.os] : [])));
-    await deleteDeviceOs(tx, stored.filter((d) => !d.os).map((d) => d.device.hwid));
-    await replaceNetworkAdapters(tx, hwids, stored.flatMap((d) => d.adapters));
+    const { added, changed } = await storeDevicePage(tx, rows, args.runId, args.now);
     await insertRejectedRecords(tx, args.runId, args.page, rejections);
     await updateRunCounters(tx, args.runId, {
       ...args.counters,
@@ -61,4 +47,14 @@ export async function storePage(
     });
     return { stored, added, changed, rejected: rejections.length };
   });
+}
+
+function pageRows(stored: NormalizedDevice[]): DevicePageRows {
+  const rows: DevicePageRows = { devices: [], os: [], adapters: [] };
+  for (const { device, os, adapters } of stored) {
+    rows.devices.push(device);
+    if (os) rows.os.push(os);
+    for (const adapter of adapters) rows.adapters.push(adapter);
+  }
+  return rows;
 }

@@ -201,6 +201,39 @@ export function toIPv6(value: unknown): string | null {
 export const MAX_JSON_DEPTH = 100;
 
 /**
+ * `value` itself when jsonb would store it exactly as it is, else sanitizeJson's copy. Records
+ * parsed from JSON nearly always qualify, and checking allocates nothing, where copying every
+ * record of a sync allocated most of what the normalizer did.
+ */
+export function toStorableJson(value: unknown): unknown {
+  return isStorableJson(value, 0) ? value : sanitizeJson(value);
+}
+
+/** Whether sanitizeJson would return a value with the same JSON text (and no -0, which it makes 0). */
+function isStorableJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string': return !UNSTORABLE.test(value);
+    case 'number': return Number.isFinite(value) && !Object.is(value, -0);
+    case 'boolean': return true;
+    case 'object': break;
+    default: return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isStorableJson(item, depth + 1)) return false;
+    return true;
+  }
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (UNSTORABLE.test(key) || !isStorableJson(value[key], depth + 1)) return false;
+  }
+  // Symbol keys and non-enumerable properties would not be copied, but JSON.stringify skips them too.
+  return true;
+}
+
+/**
  * A deep copy that jsonb will accept: strings and keys made storable, non-finite numbers and
  * non-JSON values (undefined, functions, class instances) turned into null, anything nested
  * deeper than MAX_JSON_DEPTH replaced by null. Unknown fields are kept.

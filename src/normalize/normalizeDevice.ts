@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import {
   describeType, isPlainObject, ownField, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt,
-  toStorableString, toText, toTimestamp,
+  toStorableJson, toStorableString, toText, toTimestamp,
 } from './coerce.ts';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow, NormalizeResult } from './rows.ts';
 
@@ -26,7 +26,9 @@ export function normalizeDevice(raw: unknown): NormalizeResult {
     const fields = toDeviceRow(raw, id.hwid);
     const os = toDeviceOsRow(ownField(raw, 'os_info'), id.hwid);
     const adapters = toNetworkAdapterRows(ownField(raw, 'network_info'), id.hwid);
-    const device: DeviceRow = { ...fields, contentHash: contentHash(fields, os, adapters) };
+    // The row gains its hash in place: a copy per device would only feed the garbage collector.
+    const device = fields as DeviceRow;
+    device.contentHash = contentHash(fields, os, adapters);
     return { ok: true, value: { device, os, adapters } };
   } catch (error) {
     // Unreachable for JSON input; a getter or Proxy from a non-JSON caller must not sink a run.
@@ -93,7 +95,7 @@ export function toDeviceRow(record: Record<string, unknown>, hwid: string): Devi
     userGroup: toText(field('user')),
     loggedInUsername: toText(ownField(user, 'username')),
     loggedInDomain: toText(ownField(user, 'domain')),
-    raw: sanitizeJson(record) as Record<string, unknown>,
+    raw: toStorableJson(record) as Record<string, unknown>,
   };
 }
 
@@ -141,11 +143,29 @@ const UNHASHED_FIELDS = new Set(['lastSeen', 'raw', 'contentHash']);
 
 /**
  * Equal hashes mean "nothing a user can query changed". `lastSeen` moves on every check-in and
- * `raw` carries fields we do not type, so neither counts; key order never matters.
+ * `raw` carries fields we do not type, so neither counts; key order never matters. The hashed
+ * text is canonicalJson({ adapters, device, os }) without the unhashed fields (the text must never
+ * change: see the pinned-hash test). JSON.stringify writes it natively: given a list of keys, it
+ * writes only those, in the list's order, at every level, and rows hold only scalar values.
  */
 export function contentHash(device: DeviceFields, os: DeviceOsRow | null, adapters: NetworkAdapterRow[]): string {
-  const typed = Object.fromEntries(Object.entries(device).filter(([key]) => !UNHASHED_FIELDS.has(key)));
-  return createHash('sha256').update(canonicalJson({ device: typed, os, adapters })).digest('hex');
+  learnKeys(device);
+  if (os) learnKeys(os);
+  for (const adapter of adapters) learnKeys(adapter);
+  return createHash('sha256').update(JSON.stringify({ adapters, device, os }, hashedKeys)).digest('hex');
+}
+
+/** Every key the hashed rows have had, sorted; the wrapper's own three keys are among them. */
+const knownKeys = new Set(['adapters', 'device', 'os']);
+let hashedKeys = [...knownKeys].sort();
+
+/** Rows of one kind always have the same keys, so after the first device this only checks. */
+function learnKeys(row: object): void {
+  for (const key in row) {
+    if (knownKeys.has(key) || UNHASHED_FIELDS.has(key)) continue;
+    knownKeys.add(key);
+    hashedKeys = [...knownKeys].sort();
+  }
 }
 
 /** JSON with object keys sorted, so the same data always yields the same text. */

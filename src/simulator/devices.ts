@@ -112,12 +112,17 @@ export interface DeviceOptions {
   accountId: string;
   /** Lets the caller keep hwids unique across a simulator's whole life. */
   isTaken?: (hwid: string) => boolean;
+  /** Ends the hwid (same length overall): unique by construction when no set of taken hwids is kept. */
+  hwidSuffix?: string;
 }
 
-function newHwid(rng: Rng, mobile: boolean, isTaken?: (hwid: string) => boolean): string {
+function newHwid(rng: Rng, mobile: boolean, opts: DeviceOptions): string {
+  const suffix = opts.hwidSuffix ?? '';
   for (;;) {
-    const hwid = mobile ? randomChars(rng, 32, MIXED_ALNUM) : randomChars(rng, 16, UPPER_ALNUM);
-    if (!isTaken?.(hwid)) return hwid;
+    const hwid = mobile
+      ? randomChars(rng, 32 - suffix.length, MIXED_ALNUM) + suffix
+      : randomChars(rng, 16 - suffix.length, UPPER_ALNUM) + suffix;
+    if (!opts.isTaken?.(hwid)) return hwid;
   }
 }
 
@@ -283,7 +288,7 @@ function generateMobile(rng: Rng, hwid: string, opts: DeviceOptions): RawDevice 
 /** `seq` is the enrolment number (1 = first device of the account). */
 export function generateDevice(rng: Rng, seq: number, opts: DeviceOptions): RawDevice {
   const mobile = rng() < opts.mobileShare;
-  const hwid = newHwid(rng, mobile, opts.isTaken);
+  const hwid = newHwid(rng, mobile, opts);
   return mobile ? generateMobile(rng, hwid, opts) : generateComputer(rng, seq, hwid, opts);
 }
 
@@ -305,11 +310,28 @@ export function changeDevice(rng: Rng, device: RawDevice): void {
 
 export interface FleetOptions { seed: number; devices: number; mobileShare: number }
 
+/** 32 hex chars; appears in every remediation link of the account. */
+export function accountIdOf(seed: number): string {
+  return randomChars(createRng(deriveSeed(seed, 'account')), 32, HEX);
+}
+
+/** What the simulator needs of a device list; createFleet keeps one in memory, createStaticFleet generates it. */
+export interface Fleet {
+  readonly size: number;
+  add(n: number): string[];
+  remove(n: number): string[];
+  change(n: number): string[];
+  replace(list: RawDevice[]): void;
+  list(order: ListOrder): RawDevice[];
+  /** One page of the list as JSON text. */
+  page(order: ListOrder, offset: number, limit: number): string;
+}
+
 /** The account's device list, oldest enrolment first; hwids are never reused, even after removal. */
-export function createFleet({ seed, devices: initial, mobileShare }: FleetOptions) {
+export function createFleet({ seed, devices: initial, mobileShare }: FleetOptions): Fleet {
   const genRng = createRng(deriveSeed(seed, 'devices'));
   const pickRng = createRng(deriveSeed(seed, 'mutations'));
-  const accountId = randomChars(createRng(deriveSeed(seed, 'account')), 32, HEX);
+  const accountId = accountIdOf(seed);
   const used = new Set<string>();
   const opts: DeviceOptions = { mobileShare, accountId, isTaken: (hwid) => used.has(hwid) };
   const hwidOf = (device: RawDevice | undefined): string => String(device?.hwid ?? '');
@@ -354,7 +376,6 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
   fleet.add(initial);
   return fleet;
 }
-export type Fleet = ReturnType<typeof createFleet>;
 
 /** n distinct indices below `size`, by a partial Fisher–Yates shuffle. */
 function sampleIndices(rng: Rng, size: number, n: number): number[] {

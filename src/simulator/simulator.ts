@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createFleet, createRng, deriveSeed, randomChars, UPPER_ALNUM } from './devices.ts';
 import type { Fleet, ListOrder, RawDevice, Rng } from './devices.ts';
+import { createStaticFleet } from './staticFleet.ts';
 
 export type { RawDevice } from './devices.ts';
 
@@ -25,6 +26,12 @@ export interface Fault {
 export interface RateLimit { limit: number; windowMs: number }
 export interface SimulatorOptions {
   devices?: number;
+  /**
+   * Generate each page's devices from (seed, index) instead of keeping the list in memory, so a
+   * million-device account starts at once. The list is then fixed: addDevices, removeDevices,
+   * changeDevices and setDevices throw. Devices differ from the default fleet's for the same seed.
+   */
+  staticFleet?: boolean;
   seed?: number;
   mobileShare?: number;
   rateLimit?: RateLimit | null;
@@ -308,7 +315,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const seed = options.seed ?? 1;
   const state: State = {
     options,
-    fleet: createFleet({ seed, devices: options.devices ?? 1000, mobileShare: options.mobileShare ?? 0.15 }),
+    fleet: (options.staticFleet ? createStaticFleet : createFleet)({ seed, devices: options.devices ?? 1000, mobileShare: options.mobileShare ?? 0.15 }),
     rate: createRateWindow(options.rateLimit ?? null),
     auth: createAuth(options.auth, createRng(deriveSeed(seed, 'tokens'))),
     jitter: createRng(deriveSeed(seed, 'latency')),
