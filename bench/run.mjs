@@ -1,0 +1,93 @@
+// The benchmark suite: `npm run bench` (full, writes BENCHMARKS.md) or `npm run bench -- --quick`
+// (a smoke run for CI: small sizes, prints the table, writes nothing, never fails on a missed target).
+// Each scenario runs in its own process and reports one JSON line (bench/lib/common.mjs emitResult).
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isQuick, log, machine } from './lib/common.mjs';
+
+const quick = isQuick();
+const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+const BENCHMARKS = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+
+function runScenario(file, args = []) {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', here(file), ...(quick ? ['--quick'] : []), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('exit', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      const line = out.trim().split('\n').at(-1);
+      if (code !== 0 || !line) {
+        log(`${file} failed (exit ${code}) after ${seconds.toFixed(0)} s`);
+        resolve({ file, failed: true, seconds });
+        return;
+      }
+      resolve({ file, seconds, ...JSON.parse(line) });
+    });
+  });
+}
+
+const wanted = (name) => !only || only.includes(name);
+const started = performance.now();
+// The naive baseline is bound by 300 sequential round trips (7.5 min at 1.5 s), not by the CPU:
+// it runs beside the other scenarios so that the suite fits in its time budget.
+const baseline = wanted('rate') ? runScenario('rateBudget.mjs', ['--strategies=naive']) : Promise.resolve(null);
+const results = [];
+if (wanted('rate')) results.push(await runScenario('rateBudget.mjs', ['--strategies=ours,fixed-window']));
+if (wanted('ingest')) results.push(await runScenario('ingest.mjs'));
+if (wanted('memory')) results.push(await runScenario('memory.mjs'));
+if (wanted('history')) results.push(await runScenario('history.mjs'));
+const naive = await baseline;
+if (naive) mergeInto(results, naive);
+const totalSeconds = (performance.now() - started) / 1000;
+
+const table = render(results, totalSeconds);
+process.stdout.write(`${table}\n`);
+const failed = results.filter((r) => r.failed).map((r) => r.file);
+if (!quick && !only && failed.length === 0) {
+  const doc = readFileSync(BENCHMARKS, 'utf8');
+  const [head, rest] = doc.split('<!-- results:start -->');
+  const tail = rest?.split('<!-- results:end -->')[1];
+  if (tail === undefined) throw new Error('BENCHMARKS.md lacks the <!-- results:start/end --> markers');
+  writeFileSync(BENCHMARKS, `${head}<!-- results:start -->\n${table}\n<!-- results:end -->${tail}`);
+  log('BENCHMARKS.md updated');
+}
+log(`bench ${quick ? '--quick ' : ''}finished in ${totalSeconds.toFixed(0)} s${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`);
+process.exitCode = failed.length ? 1 : 0;
+
+function mergeInto(list, extra) {
+  const target = list.find((r) => r.scenario === extra.scenario);
+  if (!target || extra.failed) list.push(extra);
+  else target.rows.push(...extra.rows);
+}
+
+function render(list, seconds) {
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}; PostgreSQL on 127.0.0.1.`,
+    `Whole suite: ${seconds.toFixed(0)} s${quick ? ' (--quick: small sizes, figures not comparable)' : ''}.`,
+    '',
+  ];
+  for (const r of list) {
+    if (r.failed) {
+      lines.push(`### ${r.file}: did not complete`, '');
+      continue;
+    }
+    lines.push(`### ${r.title}`, '', `Parameters: ${Object.entries(r.params ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.seconds.toFixed(0)} s.`, '');
+    lines.push('| measure | runs | median | target | met | notes |', '|---|---|---|---|---|---|');
+    for (const row of r.rows) {
+      const met = row.met === true ? 'yes' : row.met === false ? '**no**' : '—';
+      lines.push(`| ${row.measure} | ${row.values.map(fmt).join(' / ')} | **${fmt(row.median)} ${row.unit}** | ${row.target ?? '—'} | ${met} | ${row.note ?? ''} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function fmt(x) {
+  if (typeof x !== 'number') return String(x);
+  if (Number.isInteger(x)) return x.toLocaleString('en-US');
+  return Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : String(Number(x.toPrecision(3)));
+}
