@@ -1,8 +1,9 @@
 /**
- * The hwids a run has handled, in 8 bytes each instead of a Set<string>'s ~90 (a million devices
- * would otherwise hold ~90 MB of strings for the whole run). Keys are kept as 64-bit hashes in
- * an open-addressing table, so a hit means "probably seen": the caller confirms hits against the
- * database, where every stored device carries the run's id. A miss is always exact.
+ * The hwids a run has handled, in 4 bytes each instead of a Set<string>'s ~90 (a million devices
+ * would otherwise hold ~90 MB of strings for the whole run). Keys are kept as 32-bit hashes in an
+ * open-addressing table, so a hit means only "maybe seen": the caller confirms hits against the
+ * database, where every stored device carries the run's id. A miss is always exact. At a million
+ * devices about one lookup in 4,000 is a false hit, which costs one small query for its page.
  */
 export interface SeenKeys {
   /** Records `key`; true if it was new, false if an equal hash was already there (confirm it). */
@@ -13,38 +14,33 @@ export interface SeenKeys {
 const EMPTY = 0;
 
 export function createSeenKeys(initialCapacity = 1024): SeenKeys {
+  // Linear probing stays short up to a load of 3/4; a million keys then take 8 MB.
   let capacity = powerOfTwoAtLeast(initialCapacity * 2);
-  // Linear probing stays short up to a load of 3/4; 1M keys then take 16 MB.
-  let table = new Uint32Array(capacity * 2);
+  let table = new Uint32Array(capacity);
   let size = 0;
 
-  function insert(hi: number, lo: number): boolean {
+  function insert(h: number): boolean {
     const mask = capacity - 1;
-    for (let slot = (lo ^ hi) & mask; ; slot = (slot + 1) & mask) {
-      const h = table[slot * 2]!;
-      const l = table[slot * 2 + 1]!;
-      if (h === EMPTY && l === EMPTY) {
-        table[slot * 2] = hi;
-        table[slot * 2 + 1] = lo;
+    for (let slot = mix(h) & mask; ; slot = (slot + 1) & mask) {
+      const stored = table[slot]!;
+      if (stored === EMPTY) {
+        table[slot] = h;
         return true;
       }
-      if (h === hi && l === lo) return false;
+      if (stored === h) return false;
     }
   }
 
   function grow(): void {
     const old = table;
     capacity *= 2;
-    table = new Uint32Array(capacity * 2);
-    for (let i = 0; i < old.length; i += 2) {
-      if (old[i] !== EMPTY || old[i + 1] !== EMPTY) insert(old[i]!, old[i + 1]!);
-    }
+    table = new Uint32Array(capacity);
+    for (const h of old) if (h !== EMPTY) insert(h);
   }
 
   return {
     add(key) {
-      const [hi, lo] = hash64(key);
-      const added = insert(hi, lo);
+      const added = insert(hash32(key));
       if (added && ++size * 4 > capacity * 3) grow();
       return added;
     },
@@ -54,22 +50,15 @@ export function createSeenKeys(initialCapacity = 1024): SeenKeys {
   };
 }
 
-/** Two independent 32-bit FNV-1a hashes (different offset bases), mixed; never (0, 0). */
-export function hash64(key: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193);
-    b ^= b >>> 13;
-  }
-  a = fmix(a) >>> 0;
-  b = fmix(b ^ key.length) >>> 0;
-  return a === EMPTY && b === EMPTY ? [0, 1] : [a, b];
+/** FNV-1a over UTF-16 code units with a final avalanche; never 0 (the empty slot). */
+export function hash32(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h = mix(h ^ key.length) >>> 0;
+  return h === EMPTY ? 1 : h;
 }
 
-function fmix(h: number): number {
+function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
