@@ -85,8 +85,33 @@ describe('rate limiter (sliding window)', () => {
     expect(limiter.marginMs).toBe(20);
     await Promise.all([take(), take()]);
     // The third request waits for the first plus the window plus the widened margin.
-    expect(grants[2]! - grants[0]!).toBeGreaterThanOrEqual(400 + 20 - 1);
+    expect(grants[2]! - grants[0]!).toBeGreaterThanOrEqual(400 + 15);
     for (let i = 0; i < 5; i++) limiter.widenMargin();
     expect(limiter.marginMs).toBe(20);
+  });
+
+  it('counts a slot whose request was cancelled while waiting, also in the window handed to the next run', async () => {
+    const limit = 3;
+    const windowMs = 200;
+    const limiter = createRateLimiter({ limit, windowMs });
+    const take = (signal?: AbortSignal, sendDelayMs = 0) => limiter.acquire(signal).then(async (p) => {
+      if (sendDelayMs) await new Promise((r) => setTimeout(r, sendDelayMs));
+      p.sent();
+    });
+    // The first three leave the process late (a slow connection): the next ones must wait for that.
+    await Promise.all([take(undefined, 100), take(undefined, 100), take(undefined, 100)]);
+    const cancel = new AbortController();
+    const cancelled = [take(cancel.signal), take(cancel.signal), take(cancel.signal)].map((p) => p.then(() => 'sent', () => 'cancelled'));
+    // At ~260 ms: p-queue granted their slots at ~220, the late sends keep them waiting until ~320.
+    setTimeout(() => cancel.abort(), 160);
+    expect(await Promise.all(cancelled)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    const cancelledAt = Date.now();
+    // The run that follows (maybe another process) continues from these: all three slots count.
+    const handedOn = limiter.recentStarts();
+    expect(handedOn).toHaveLength(limit);
+    const next = createRateLimiter({ limit, windowMs });
+    next.preload(handedOn);
+    await next.acquire();
+    expect(Date.now() - cancelledAt).toBeGreaterThanOrEqual(windowMs - 20);
   });
 });

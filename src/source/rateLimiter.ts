@@ -69,8 +69,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     startedAt.delete(seq - options.limit - 1);
     const previous = startedAt.get(seq - options.limit);
     const wait = previous === undefined ? 0 : previous + options.windowMs + marginMs - now();
-    if (wait > 0) await systemClock.sleep(wait, signal);
-    startedAt.set(seq, now());
+    try {
+      if (wait > 0) await systemClock.sleep(wait, signal);
+    } finally {
+      // Aborted while waiting: the slot was taken from p-queue's count, so it stays taken here too.
+      // Leaving it unset would let the request `limit` places later skip this gate entirely.
+      startedAt.set(seq, now());
+    }
     waitedMs += now() - queuedAt;
     return { sent: () => void startedAt.set(seq, Math.max(startedAt.get(seq) ?? 0, now())) };
   }
