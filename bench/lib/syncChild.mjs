@@ -16,7 +16,7 @@ const MB = 2 ** 20;
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 const logger = createLogger({ level: 'info', format: 'json', stream: discard });
 const database = await openDatabase({ url: dbUrl, pgliteDir: '' });
-// The default METAACCESS_RATE_LIMIT (10, hence the default 10 pages prefetched, which is what
+// The default METAACCESS_RATE_LIMIT (10, hence the default 20 pages prefetched, which is what
 // holds memory) over a 10 ms window: no request ever waits for the limiter.
 const source = createSource({
   url: simUrl, credentials: { kind: 'token', accessToken: token }, rateLimit: 10, rateWindowMs: 10, pageSize: 50,
