@@ -127,4 +127,18 @@ describe('end-to-end sync against the simulator', () => {
     const n = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices`);
     expect(n[0]!.n).toBe(300);
   });
+
+  it('takes no 429 when the server counts requests on new connections late (a handshake the client cannot see)', async () => {
+    // 40 ms of unseen delay is twice the limiter's margin for this window: a limiter that trusted
+    // the write time of the first, new-connection burst would send the second burst too early.
+    h = await startHarness({
+      simulator: { devices: 50 * 12 - 10, seed: 5, rateLimit: { limit: 4, windowMs: 1000 }, newConnectionDelayMs: 40 },
+      api: { rateLimit: 4, rateWindowMs: 1000 },
+    });
+    const run = await h.sync();
+    expect(run.status).toBe('succeeded');
+    expect(run.counters.devicesSeen).toBe(50 * 12 - 10);
+    expect(h.sim.stats().rateLimited).toBe(0);
+    expect(h.sim.maxInWindow()).toBeLessThanOrEqual(4);
+  });
 });

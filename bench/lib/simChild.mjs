@@ -6,7 +6,7 @@ const url = await sim.start();
 process.send({ url });
 process.on('message', async ({ id, op }) => {
   if (op === 'stats') process.send({ id, value: sim.stats() });
-  else if (op === 'log') process.send({ id, value: sim.log });
+  else if (op === 'log') process.send({ id, value: sim.log.map((e) => ({ ...e, epoch: performance.timeOrigin + e.at })) });
   else if (op === 'maxInWindow') process.send({ id, value: sim.maxInWindow() });
   else if (op === 'close') {
     await sim.close();

@@ -40,6 +40,12 @@ export interface SimulatorOptions {
   auth?: { token?: string; clientId?: string; clientSecret?: string; tokenTtlSeconds?: number };
   latencyMs?: number;
   jitterMs?: number;
+  /**
+   * The first request on each new connection is counted (and served) this much later than it was
+   * sent: a TLS handshake, or a server busy accepting a burst of connections. The client cannot
+   * see when the server counted it.
+   */
+  newConnectionDelayMs?: number;
   endOfList?: '413' | 'empty';
   maxLimit?: number;
 }
@@ -321,8 +327,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     jitter: createRng(deriveSeed(seed, 'latency')),
     log: [], byStatus: {}, faults: [], timers: new Set(), closed: false, pageHook: null,
   };
+  const servedSockets = new WeakSet<Socket>();
   const server = createServer((req, res) => {
-    handle(state, req, res).catch((error: unknown) => {
+    const fresh = !servedSockets.has(req.socket);
+    servedSockets.add(req.socket);
+    const delay = fresh ? options.newConnectionDelayMs ?? 0 : 0;
+    (delay > 0 ? wait(state, delay).then(() => handle(state, req, res)) : handle(state, req, res)).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return void res.destroy();
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`simulator error: ${String(error)}`);
     });

@@ -4,17 +4,23 @@ import { systemClock } from '../lib/clock.ts';
 
 /**
  * Every request to the account — page fetches, retries and token requests — takes a slot here
- * before it is sent. Two gates:
- * 1. p-queue in strict mode, a true sliding window over grant times (its default fixed window
- *    can burst to 2× the limit at a boundary);
- * 2. the same window over the times requests actually left the process: a grant is only a
- *    promise to send, and a busy event loop or a new connection can delay the send, so a
- *    request that went out late pushes back the one that would follow it a window later.
- * The server counts arrivals; the second gate is what keeps its count under the limit.
+ * before it is sent. Slots are granted one at a time, in order (a p-queue of concurrency 1), and
+ * the n-th may start only a window plus a margin after the (n − limit)-th *arrived at the server*:
+ * a strict sliding window over arrivals, which is what the server counts.
+ *
+ * We cannot see arrivals, so each request's arrival is bounded from what we do see:
+ * - on a reused connection, by the time the request was written to the socket;
+ * - on a new connection, the server may count it later (handshake, a server busy accepting a
+ *   burst of connections: 50 ms seen against a cold simulator), so by when its answer arrived,
+ *   at most the widest margin after the write. That costs at most one such delay per burst of
+ *   new connections, not one per window.
+ * The margin covers the rest (network jitter); a 429 the limiter let through widens it.
  */
 export interface Permit {
-  /** Call when the request has been written to the socket. */
-  sent(): void;
+  /** Call when the request has been written to the socket; `reusedSocket` false for a new connection. */
+  sent(info?: { reusedSocket?: boolean }): void;
+  /** Call when the response (or an error) came back. */
+  answered(): void;
 }
 
 export interface RateLimiter {
@@ -24,7 +30,7 @@ export interface RateLimiter {
   readonly waitedMs: number;
   /** Requests waiting for a slot right now. */
   readonly queued: number;
-  /** Start times (epoch ms) of the last `limit` requests, to hand the window on to the next run. */
+  /** Latest possible arrival times (epoch ms) of the last `limit` requests, to hand the window on to the next run. */
   recentStarts(): number[];
   /** Continue a window begun elsewhere (the previous run): these starts count against the next requests. */
   preload(epochStarts: number[]): void;
@@ -49,45 +55,68 @@ export function defaultMarginMs(windowMs: number): number {
   return Math.min(1000, Math.max(20, Math.ceil(windowMs * 0.01)));
 }
 
+/** One granted request, in the limiter's own clock. */
+interface Slot {
+  grantedAt: number;
+  sentAt?: number;
+  newConnection?: boolean;
+  answeredAt?: number;
+}
+
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const now = options.now ?? (() => performance.now());
-  let marginMs = options.marginMs ?? defaultMarginMs(options.windowMs);
-  const maxMarginMs = Math.max(marginMs, Math.ceil(options.windowMs * 0.05));
-  // p-queue keeps the margin it started with; the second gate below applies any widening.
-  const queue = new PQueue({ concurrency: Number.POSITIVE_INFINITY, intervalCap: options.limit, interval: options.windowMs + marginMs, strict: true });
-  /** Effective start time of recent grants by sequence number: the send time once known. */
-  const startedAt = new Map<number, number>();
-  let sequence = 0;
+  const { limit, windowMs } = options;
+  let marginMs = options.marginMs ?? defaultMarginMs(windowMs);
+  const maxMarginMs = Math.max(marginMs, Math.ceil(windowMs * 0.05));
+  const queue = new PQueue({ concurrency: 1 });
+  /** The last `limit` slots, oldest first. */
+  const recent: Slot[] = [];
   let waitedMs = 0;
   const epochOffset = Date.now() - now();
 
+  /** The latest time the server may have counted this request's arrival. */
+  function arrivalBound(slot: Slot): number {
+    const sent = Math.max(slot.grantedAt, slot.sentAt ?? 0);
+    if (!slot.newConnection) return sent;
+    return Math.min(slot.answeredAt ?? Number.POSITIVE_INFINITY, sent + maxMarginMs);
+  }
+
+  /** Runs alone (concurrency 1): waits until the slot `limit` places back has left the window. */
+  async function grant(signal?: AbortSignal): Promise<Slot> {
+    for (;;) {
+      const oldest = recent.length >= limit ? recent[recent.length - limit] : undefined;
+      // Re-checked after each sleep: a late send or a new connection can push the bound back.
+      const wait = oldest ? arrivalBound(oldest) + windowMs + marginMs - now() : 0;
+      if (wait <= 0) break;
+      await systemClock.sleep(Math.ceil(wait), signal);
+    }
+    const slot: Slot = { grantedAt: now() };
+    recent.push(slot);
+    if (recent.length > limit) recent.shift();
+    return slot;
+  }
+
   async function acquire(signal?: AbortSignal): Promise<Permit> {
     const queuedAt = now();
-    // The task itself is empty: holding the slot is the point, the request runs outside the queue.
-    await queue.add(() => undefined, signal ? { signal } : {});
-    const seq = sequence++;
-    startedAt.delete(seq - options.limit - 1);
-    const previous = startedAt.get(seq - options.limit);
-    const wait = previous === undefined ? 0 : previous + options.windowMs + marginMs - now();
-    try {
-      if (wait > 0) await systemClock.sleep(wait, signal);
-    } finally {
-      // Aborted while waiting: the slot was taken from p-queue's count, so it stays taken here too.
-      // Leaving it unset would let the request `limit` places later skip this gate entirely.
-      startedAt.set(seq, now());
-    }
+    // Aborted while queued or waiting: no slot is taken, nothing was sent.
+    const slot = await queue.add(() => grant(signal), signal ? { signal } : {});
     waitedMs += now() - queuedAt;
-    return { sent: () => void startedAt.set(seq, Math.max(startedAt.get(seq) ?? 0, now())) };
+    return {
+      sent: (info) => {
+        slot.sentAt = now();
+        if (info?.reusedSocket === false) slot.newConnection = true;
+      },
+      answered: () => void (slot.answeredAt ??= now()),
+    };
   }
 
   return {
     acquire,
-    recentStarts: () => [...startedAt.entries()]
-      .filter(([seq]) => seq >= sequence - options.limit)
-      .map(([, t]) => Math.round(t + epochOffset)),
+    recentStarts: () => recent.map((slot) => Math.round(arrivalBound(slot) + epochOffset)).filter(Number.isFinite),
     preload(epochStarts) {
-      const recent = epochStarts.filter(Number.isFinite).sort((a, b) => a - b).slice(-options.limit);
-      recent.forEach((t, i) => startedAt.set(sequence - recent.length + i, t - epochOffset));
+      const starts = epochStarts.filter(Number.isFinite).sort((a, b) => a - b).slice(-limit);
+      recent.unshift(...starts.map((t) => ({ grantedAt: t - epochOffset })));
+      recent.splice(0, Math.max(0, recent.length - limit));
     },
     widenMargin() {
       marginMs = Math.min(maxMarginMs, marginMs * 2);
@@ -99,7 +128,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return waitedMs;
     },
     get queued() {
-      return queue.size;
+      return queue.size + queue.pending;
     },
   };
 }

@@ -53,7 +53,9 @@ export function createSender(deps: SenderDeps): Send {
       let response: HttpResponse;
       try {
         response = await deps.transport({ ...build(), timeoutMs: deps.timeoutMs, onSent: permit.sent, ...(signal ? { signal } : {}) });
+        permit.answered();
       } catch (err) {
+        permit.answered();
         if (signal?.aborted) throw signal.reason;
         const code = (err as { code?: string }).code;
         if (!isRetryableNetworkCode(code) || attempt > deps.maxRetries) {

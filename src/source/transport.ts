@@ -7,7 +7,7 @@ export interface HttpRequest {
   timeoutMs: number;
   signal?: AbortSignal;
   /** Called once the request has been written to the socket (the rate limiter's send time). */
-  onSent?: () => void;
+  onSent?: (info: { reusedSocket: boolean }) => void;
 }
 
 export interface HttpResponse {
@@ -35,7 +35,7 @@ export const gotTransport: Transport = async (request) => {
   });
   if (request.onSent) {
     const onSent = request.onSent;
-    pending.on('request', (req) => req.once('finish', onSent));
+    pending.on('request', (req) => req.once('finish', () => onSent({ reusedSocket: req.reusedSocket })));
   }
   const response = await pending;
   return { status: response.statusCode, headers: response.headers, body: response.body };
