@@ -21,25 +21,34 @@ function fingerprint(d: SQL, o: SQL): SQL {
  */
 export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date): Promise<number> {
   const fp = fingerprint(sql.raw('d'), sql.raw('o'));
-  // Only states not seen before: an insert that conflicts would still use up an identity value.
-  await db.execute(sql`
-    insert into ${snapshotProfiles} (fingerprint, status, critical_status, exempt, active, total_issue, total_critical_issue,
-      agent_version, os_name, os_version)
-    select distinct on (s.fp) s.* from (
-      select ${fp} as fp, d.status, d.critical_status, d.exempt, d.active, d.total_issue, d.total_critical_issue,
-        d.agent_version, o.name, o.version
-      from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
-      where d.last_run_id = ${runId}) s
-    where not exists (select 1 from ${snapshotProfiles} p where p.fingerprint = s.fp)
-    on conflict (fingerprint) do nothing`);
+  // One pass over the run's devices: new states become profiles (only those not seen before: an
+  // insert that conflicts would still use up an identity value), and the snapshot rows find
+  // their profile among the old ones and the ones just inserted, which the statement's own
+  // snapshot of the table cannot see.
   const rows = await queryRows<{ n: number }>(db, sql`
-    with inserted as (
-      insert into ${snapshots} (last_seen, day, run_id, device_id, profile_id)
-      select d.last_seen, ${utcDay(capturedAt)}::date, ${runId}, d.id, p.id
+    with src as materialized (
+      select d.id, d.last_seen, ${fp} as fp, d.status, d.critical_status, d.exempt, d.active, d.total_issue,
+        d.total_critical_issue, d.agent_version, o.name, o.version
       from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
-      join ${snapshotProfiles} p on p.fingerprint = ${fp}
-      where d.last_run_id = ${runId}
-      order by d.id
+      where d.last_run_id = ${runId}),
+    new_profiles as (
+      insert into ${snapshotProfiles} (fingerprint, status, critical_status, exempt, active, total_issue, total_critical_issue,
+        agent_version, os_name, os_version)
+      select distinct on (s.fp) s.fp, s.status, s.critical_status, s.exempt, s.active, s.total_issue, s.total_critical_issue,
+        s.agent_version, s.name, s.version
+      from src s
+      where not exists (select 1 from ${snapshotProfiles} p where p.fingerprint = s.fp)
+      on conflict (fingerprint) do nothing
+      returning id, fingerprint),
+    profiles as (
+      select p.id, p.fingerprint from ${snapshotProfiles} p where p.fingerprint in (select fp from src)
+      union all
+      select id, fingerprint from new_profiles),
+    inserted as (
+      insert into ${snapshots} (last_seen, day, run_id, device_id, profile_id)
+      select s.last_seen, ${utcDay(capturedAt)}::date, ${runId}, s.id, p.id
+      from src s join profiles p on p.fingerprint = s.fp
+      order by s.id
       returning 1)
     select count(*)::int as n from inserted`);
   return Number(rows[0]?.n ?? 0);

@@ -3,7 +3,8 @@ import { systemClock } from '../lib/clock.ts';
 import { createSilentLogger } from '../lib/logger.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../simulator/simulator.ts';
 import { createSource } from './createSource.ts';
-import { iterateDevicePages, type PageBatch } from './pager.ts';
+import type { DevicePage, DevicesApi } from './devicesApi.ts';
+import { iterateDevicePageGroups, iterateDevicePages, type PageBatch } from './pager.ts';
 
 let sim: Simulator | undefined;
 afterEach(async () => {
@@ -107,5 +108,60 @@ describe('pager de-duplication', () => {
     const { batches } = await pagesWithRepeat(async () => new Set());
     expect(batches.map((b) => b.duplicates)).toEqual([0, 0]);
     expect(batches.flatMap((b) => b.devices)).toHaveLength(100);
+  });
+});
+
+describe('pager groups (pages that arrived together, stored in one transaction)', () => {
+  /** An API whose pages all answer at once, after `holdMs`; page `failing` answers with an error. */
+  function instantApi(list: { hwid: string }[], pageSize: number, options: { holdMs?: number; failing?: number } = {}): DevicesApi {
+    return {
+      async fetchDevicePage(page): Promise<DevicePage> {
+        await systemClock.sleep(options.holdMs ?? 0);
+        if (page === options.failing) throw new Error(`page ${page} failed`);
+        const devices = list.slice((page - 1) * pageSize, page * pageSize);
+        return devices.length ? { kind: 'devices', page, devices } : { kind: 'end', page };
+      },
+    };
+  }
+  const listOf = (n: number) => Array.from({ length: n }, (_, i) => ({ hwid: `H${i}` }));
+  async function collect(api: DevicesApi, options: { maxGroupRecords: number; confirmSeen?: (h: string[]) => Promise<Set<string>> }) {
+    const groups: PageBatch[][] = [];
+    let error: unknown;
+    try {
+      for await (const g of iterateDevicePageGroups({ api, pageSize: 10, prefetch: 6, ...options })) {
+        groups.push(g);
+        await systemClock.sleep(30); // storing takes a while: meanwhile the next pages arrive
+      }
+    } catch (err) {
+      error = err;
+    }
+    return { groups, error };
+  }
+
+  it('hands over the pages that have arrived together, in order, at most maxGroupRecords at a time', async () => {
+    const list = listOf(95);
+    const { groups } = await collect(instantApi(list, 10, { holdMs: 20 }), { maxGroupRecords: 40 });
+    expect(groups.flat().map((b) => b.page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(groups.flatMap((g) => g.flatMap((b) => b.devices))).toEqual(list);
+    expect(Math.max(...groups.map((g) => g.length))).toBeGreaterThan(1);
+    expect(Math.max(...groups.map((g) => g.length))).toBeLessThanOrEqual(4);
+  });
+
+  it('hands over the pages before a failed one, then fails', async () => {
+    const { groups, error } = await collect(instantApi(listOf(100), 10, { holdMs: 20, failing: 4 }), { maxGroupRecords: 100 });
+    expect(groups.map((g) => g.map((b) => b.page))).toEqual([[1], [2, 3]]);
+    expect(String(error)).toContain('page 4 failed');
+  });
+
+  it('drops a repeat of a device from an earlier page of the same group, which the database cannot confirm yet', async () => {
+    const list = listOf(40);
+    // Page 3 repeats the first two devices of page 2 (the list shifted by two); both arrive while page 1 is stored.
+    const shifted = [...list.slice(0, 20), list[10]!, list[11]!, ...list.slice(20, 38)];
+    const { groups } = await collect(instantApi(shifted, 10, { holdMs: 20 }), { maxGroupRecords: 100, confirmSeen: async () => new Set() });
+    expect(groups.map((g) => g.map((b) => b.page))).toEqual([[1], [2, 3, 4]]);
+    expect(groups.flat().map((b) => b.duplicates)).toEqual([0, 0, 2, 0]);
+    const hwids = groups.flatMap((g) => g.flatMap((b) => b.devices.map((d) => (d as { hwid: string }).hwid)));
+    expect(new Set(hwids).size).toBe(hwids.length);
+    expect(hwids).toHaveLength(38);
   });
 });

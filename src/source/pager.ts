@@ -25,6 +25,13 @@ export interface PagerOptions {
   expectedLastPage?: number;
   /** Drop records without a usable hwid (a re-read must not reject them a second time). */
   skipKeyless?: boolean;
+  /**
+   * iterateDevicePageGroups: pages already answered when the consumer asks are handed over
+   * together, up to this many records (default: one page). Against the rate-limited API a group
+   * is usually one page; when pages arrive faster than they are stored, groups save a
+   * transaction per page.
+   */
+  maxGroupRecords?: number;
   signal?: AbortSignal;
 }
 
@@ -40,17 +47,24 @@ export interface PageBatch {
 
 type Settled = { ok: true; value: DevicePage } | { ok: false; error: unknown };
 
-/**
- * Pages 1..N in order. The list ends at a 413, at an empty page, or after a page shorter than
- * `pageSize`. Requests for pages past the end that were queued but not sent are cancelled.
- */
+/** Pages 1..N in order, one at a time (see iterateDevicePageGroups). */
 export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator<PageBatch> {
+  for await (const group of iterateDevicePageGroups({ ...options, maxGroupRecords: 0 })) yield* group;
+}
+
+/**
+ * Pages 1..N in order, in groups of consecutive pages that had all arrived when the consumer
+ * asked; hwids are unique across a group. The list ends at a 413, at an empty page, or after a
+ * page shorter than `pageSize`. Requests for pages past the end that were queued but not sent
+ * are cancelled.
+ */
+export async function* iterateDevicePageGroups(options: PagerOptions): AsyncGenerator<PageBatch[]> {
   const seen = options.seen ?? createSeenKeys();
   const controller = new AbortController();
   allowManyListeners(controller.signal);
   const onParentAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onParentAbort, { once: true });
-  const inflight = new Map<number, { settled: Promise<Settled>; cancel: AbortController }>();
+  const inflight = new Map<number, { settled: Promise<Settled>; cancel: AbortController; result?: Settled }>();
   let nextToLaunch = options.startPage ?? 1;
   /** The first page known to end the list: nothing past it is launched, and what is queued is cancelled. */
   let endPage = Number.POSITIVE_INFINITY;
@@ -67,34 +81,59 @@ export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator
       controller.signal.addEventListener('abort', follow, { once: true });
       // Noticed when the response arrives, not when its turn to be stored comes: a request
       // still waiting for a rate-limit slot is not worth sending.
-      const settled = settle(options.api.fetchDevicePage(page, cancel.signal)).then((s) => {
-        controller.signal.removeEventListener('abort', follow);
-        if (isEnd(s)) onEnd(page);
-        return s;
-      });
-      inflight.set(page, { settled, cancel });
+      const entry: { settled: Promise<Settled>; cancel: AbortController; result?: Settled } = {
+        cancel,
+        settled: settle(options.api.fetchDevicePage(page, cancel.signal)).then((s) => {
+          controller.signal.removeEventListener('abort', follow);
+          if (isEnd(s)) onEnd(page);
+          entry.result = s;
+          return s;
+        }),
+      };
+      inflight.set(page, entry);
     }
   };
+  const maxGroup = Math.max(options.maxGroupRecords ?? 0, options.pageSize);
   try {
-    for (let page = options.startPage ?? 1; ; page++) {
+    for (let page = options.startPage ?? 1; ;) {
       options.signal?.throwIfAborted();
       const horizon = options.expectedLastPage ?? Number.POSITIVE_INFINITY;
       launch(Math.max(page, Math.min(page + options.prefetch - 1, horizon)));
-      const settled = await inflight.get(page)!.settled;
-      inflight.delete(page);
-      if (!settled.ok) throw settled.error;
-      const result = settled.value;
-      if (result.kind === 'end' || result.devices.length === 0) return;
-      const last = result.devices.length < options.pageSize;
-      if (last) controller.abort();
-      const devices = await dedupe(result.devices, seen, options);
-      yield { page, devices, duplicates: result.devices.length - devices.length, last };
-      if (last) return;
+      let settled: Settled | undefined = await inflight.get(page)!.settled;
+      const group: PageBatch[] = [];
+      const groupKeys = new Set<string>();
+      let records = 0;
+      // A page that failed is only taken first in a group, so the pages before it are stored.
+      for (; settled; settled = peekReady(inflight.get(page)?.result, records + options.pageSize <= maxGroup)) {
+        inflight.delete(page);
+        if (!settled.ok) throw settled.error;
+        const result = settled.value;
+        if (result.kind === 'end' || result.devices.length === 0) {
+          if (group.length) yield group;
+          return;
+        }
+        const last = result.devices.length < options.pageSize;
+        if (last) controller.abort();
+        const devices = await dedupe(result.devices, seen, options, groupKeys);
+        group.push({ page, devices, duplicates: result.devices.length - devices.length, last });
+        records += result.devices.length;
+        page += 1;
+        if (last) {
+          yield group;
+          return;
+        }
+      }
+      yield group;
     }
   } finally {
     options.signal?.removeEventListener('abort', onParentAbort);
     controller.abort();
   }
+}
+
+/** The next page joins the group only if it has already arrived, fits, and did not fail. */
+function peekReady(result: Settled | undefined, fits: boolean): Settled | undefined {
+  return fits && result?.ok ? result : undefined;
 }
 
 /** The key the normalizer will use; undefined for records it will reject. */
@@ -106,7 +145,8 @@ export function hwidKey(raw: unknown): string | undefined {
   return undefined;
 }
 
-async function dedupe(devices: unknown[], seen: SeenKeys, options: PagerOptions): Promise<unknown[]> {
+/** `groupKeys`: hwids kept earlier in the same group, not yet stored, so not confirmable in the database. */
+async function dedupe(devices: unknown[], seen: SeenKeys, options: PagerOptions, groupKeys: Set<string>): Promise<unknown[]> {
   const inPage = new Set<string>();
   const probable: string[] = [];
   const kept: { raw: unknown; key: string | undefined }[] = [];
@@ -120,9 +160,16 @@ async function dedupe(devices: unknown[], seen: SeenKeys, options: PagerOptions)
     }
     kept.push({ raw, key });
   }
-  if (probable.length === 0) return kept.map((k) => k.raw);
-  const duplicates = options.confirmSeen ? await options.confirmSeen(probable) : new Set(probable);
-  return kept.filter((k) => k.key === undefined || !duplicates.has(k.key)).map((k) => k.raw);
+  let result = kept;
+  if (probable.length > 0) {
+    const inGroup = probable.filter((key) => groupKeys.has(key));
+    const toConfirm = probable.filter((key) => !groupKeys.has(key));
+    const confirmed = toConfirm.length === 0 ? new Set<string>() : options.confirmSeen ? await options.confirmSeen(toConfirm) : new Set(toConfirm);
+    const duplicates = new Set([...inGroup, ...confirmed]);
+    result = kept.filter((k) => k.key === undefined || !duplicates.has(k.key));
+  }
+  for (const k of result) if (k.key !== undefined) groupKeys.add(k.key);
+  return result.map((k) => k.raw);
 }
 
 function settle(promise: Promise<DevicePage>): Promise<Settled> {

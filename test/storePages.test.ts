@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../src/db/migrate.ts';
 import { openDatabase, queryRows, type Database } from '../src/db/openDatabase.ts';
 import { insertRun, type RunCounters } from '../src/db/runs.ts';
-import { storePage } from '../src/jobs/storePage.ts';
+import { storePages } from '../src/jobs/storePages.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
 
 const NOW = new Date('2025-03-01T02:00:00Z');
@@ -27,8 +27,8 @@ function pageSemantics(open: () => Promise<{ database: Database; close(): Promis
   afterAll(async () => close());
 
   const q = <T>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
-  const store = async (runId: number, rawDevices: unknown[], page = 1) => storePage(database, {
-    runId, page, rawDevices, now: NOW, counters: ZERO, recentRequests: [1, 2],
+  const store = async (runId: number, rawDevices: unknown[], page = 1) => storePages(database, {
+    runId, pages: [{ page, rawDevices }], now: NOW, counters: ZERO, recentRequests: [1, 2],
   });
   const osOf = async (hwid: string) => q<{ name: string | null }>(sql`select name from metaaccess.device_os where hwid = ${hwid}`);
   const adaptersOf = async (hwid: string) => q<{ position: number; mac: string | null }>(
@@ -81,6 +81,26 @@ function pageSemantics(open: () => Promise<{ database: Database; close(): Promis
     expect(run).toEqual({ pages: 1, records_rejected: 2, recent_requests: [1, 2] });
   });
 
+  it('stores a group of pages in one transaction, each rejection under its own page', async () => {
+    const runId = await insertRun(database.db, 'test', NOW);
+    const outcome = await storePages(database, {
+      runId, now: NOW, counters: { ...ZERO, pages: 4, devicesSeen: 200 }, recentRequests: [3],
+      pages: [
+        { page: 5, rawDevices: [{ hwid: 'G1', os_info: win }, { hostname: 'no hwid' }] },
+        { page: 6, rawDevices: [{ hwid: 'G2', network_info: [adapter('00:0c:29:00:00:07', '10.0.0.7')] }, 'junk'] },
+      ],
+    });
+    expect({ stored: outcome.stored.map((d) => d.device.hwid), added: outcome.added, rejected: outcome.rejected })
+      .toEqual({ stored: ['G1', 'G2'], added: 2, rejected: 2 });
+    expect(await osOf('G1')).toEqual([{ name: 'Windows 11 Pro' }]);
+    expect((await adaptersOf('G2')).map((a) => a.mac)).toEqual(['00:0c:29:00:00:07']);
+    const rejected = await q<{ page: number }>(sql`select page from metaaccess.rejected_records where run_id = ${runId} order by id`);
+    expect(rejected.map((r) => r.page)).toEqual([5, 6]);
+    const [run] = await q<{ pages: number; devices_seen: number; records_rejected: number }>(
+      sql`select pages, devices_seen, records_rejected from metaaccess.sync_runs where id = ${runId}`);
+    expect(run).toEqual({ pages: 6, devices_seen: 202, records_rejected: 2 });
+  });
+
   it('keeps raw and typed values exactly, whatever characters they hold', async () => {
     const runId = await insertRun(database.db, 'test', NOW);
     const raw = { hwid: 'Q"\\\'', hostname: 'tab\there "quoted" \\ back\u00e9 😀', nickname: 'nul\u0000gone', extra: { deep: [1, 'x', null] }, status: '1' };
@@ -91,14 +111,14 @@ function pageSemantics(open: () => Promise<{ database: Database; close(): Promis
   });
 }
 
-describe('storePage on PostgreSQL', () => {
+describe('storePages on PostgreSQL', () => {
   pageSemantics(async () => {
     const tdb: TestDatabase = await createTestDatabase();
     return { database: tdb.database, close: () => tdb.drop() };
   });
 });
 
-describe('storePage on PGlite', () => {
+describe('storePages on PGlite', () => {
   pageSemantics(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'metaaccess-store-'));
     const database = await openDatabase({ pgliteDir: join(dir, 'pglite') });
