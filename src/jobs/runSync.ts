@@ -130,11 +130,13 @@ async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void
 
 /**
  * Pages that arrive while a transaction runs are stored together in the next, up to this many
- * records (a statement of about 3 MB). Only a fast source reaches it: the rate-limited API
- * delivers ten pages a window. Measured at 100,000 devices, unthrottled: a cap of 500 / 1,000 /
- * 2,000 / 4,000 records stored 6,000 / 7,900 / 8,700 / 9,600 devices/s; 2,000 keeps memory flat.
+ * records. Only a fast source reaches it: the rate-limited API delivers ten pages a window.
+ * Measured at 100,000 devices, unthrottled (BENCHMARKS.md): caps of 250 / 1,000 / 2,000 records
+ * stored 6,500 / 8,100 / 9,300 devices/s at a peak RSS of 170 / 213 / 226 MB (per-page
+ * transactions: 4,400 devices/s, 132-158 MB); the larger the statement, the more large strings
+ * V8 keeps in its old generation until a full collection.
  */
-const MAX_GROUP_RECORDS = 2000;
+const MAX_GROUP_RECORDS = 1000;
 
 interface PassOptions {
   expected: number | null;
