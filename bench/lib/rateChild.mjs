@@ -22,7 +22,7 @@ function noLimiter() {
 }
 function limiterShape(wait) {
   return {
-    acquire: async (signal) => { await wait(signal); return { sent() {} }; },
+    acquire: async (signal) => { await wait(signal); return { sent() {}, answered() {} }; },
     waitedMs: 0, queued: 0, recentStarts: () => [], preload() {}, widenMargin() {}, marginMs: 0,
   };
 }
