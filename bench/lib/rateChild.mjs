@@ -29,6 +29,7 @@ function limiterShape(wait) {
 
 // The last page is short, so the pager knows it is the end without an extra request.
 const sim = await startSimulatorProcess({
+  // seed 7: rateBudget.mjs draws the same latency stream to compute the theoretical minimum.
   devices: p.pages * 50 - 10, seed: 7, auth: { token: TOKEN }, latencyMs: p.latencyMs, jitterMs: p.jitterMs,
   rateLimit: { limit: p.limit, windowMs: p.windowMs },
 });
