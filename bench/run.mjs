@@ -91,5 +91,7 @@ function render(list, seconds) {
 function fmt(x) {
   if (typeof x !== 'number') return String(x);
   if (Number.isInteger(x)) return x.toLocaleString('en-US');
-  return Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : String(Number(x.toPrecision(3)));
+  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
+  // Ratios near 1 (1.016×) need their third decimal: three significant digits would print 1.02.
+  return String(Number(x.toPrecision(Math.abs(x) >= 1 && Math.abs(x) < 10 ? 4 : 3)));
 }
