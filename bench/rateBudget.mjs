@@ -5,7 +5,7 @@
 // at once (they mostly wait on the limit), so the suite fits in its time budget.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRng, deriveSeed } from '../dist/simulator/devices.js';
+import { createRng, deriveSeed } from '../dist/simulator/rng.js';
 import { emitResult, isQuick, log, median } from './lib/common.mjs';
 
 const quick = isQuick();

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createFleet } from '../simulator/devices.ts';
+import { createFleet } from '../simulator/fleet.ts';
 import { isPlainObject, sanitizeJson, toStorableJson } from './coerce.ts';
 import { normalizeDevice } from './normalizeDevice.ts';
 

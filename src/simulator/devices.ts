@@ -2,56 +2,10 @@
  * Deterministic MetaAccess device records, shaped like the vendor's Get Devices v2.3 examples.
  * Everything derives from a seed, so a test can name the exact fleet it runs against.
  */
+import { HEX, int, MIXED_ALNUM, pick, randomChars, UPPER_ALNUM, weighted, type Rng } from './rng.ts';
+
 export type RawDevice = Record<string, unknown>;
-export type Rng = () => number;
 export type ListOrder = 'asc' | 'des';
-
-/** mulberry32: tiny, fast and good enough for test data; Math.random would break reruns. */
-export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Separate streams per purpose, so e.g. latency jitter never changes which devices exist. */
-export function deriveSeed(seed: number, stream: string): number {
-  let hash = (seed ^ 0x811c9dc5) >>> 0;
-  for (const ch of stream) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return hash;
-}
-
-export const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const MIXED_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const HEX = '0123456789abcdef';
-
-export function randomChars(rng: Rng, length: number, alphabet: string): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += alphabet.charAt(Math.floor(rng() * alphabet.length));
-  return out;
-}
-
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
-
-function pick<T>(rng: Rng, items: readonly T[]): T {
-  const item = items[Math.floor(rng() * items.length)];
-  if (item === undefined) throw new Error('pick from an empty list');
-  return item;
-}
-
-function weighted<T>(rng: Rng, options: readonly (readonly [T, number])[]): T {
-  const total = options.reduce((sum, [, weight]) => sum + weight, 0);
-  let roll = rng() * total;
-  for (const [value, weight] of options) {
-    roll -= weight;
-    if (roll < 0) return value;
-  }
-  return pick(rng, options)[0];
-}
 
 // [family, name, vendor, version, service pack]
 type OsSpec = readonly [string, string, string, string, string];
@@ -306,84 +260,4 @@ export function changeDevice(rng: Rng, device: RawDevice): void {
   const seen = typeof device.last_seen === 'string' ? Date.parse(device.last_seen) : Number.NaN;
   device.last_seen = isoSeconds((Number.isNaN(seen) ? REFERENCE_TIME : seen) + int(rng, 1, 48) * HOUR);
   device.active = 1;
-}
-
-export interface FleetOptions { seed: number; devices: number; mobileShare: number }
-
-/** 32 hex chars; appears in every remediation link of the account. */
-export function accountIdOf(seed: number): string {
-  return randomChars(createRng(deriveSeed(seed, 'account')), 32, HEX);
-}
-
-/** What the simulator needs of a device list; createFleet keeps one in memory, createStaticFleet generates it. */
-export interface Fleet {
-  readonly size: number;
-  add(n: number): string[];
-  remove(n: number): string[];
-  change(n: number): string[];
-  replace(list: RawDevice[]): void;
-  list(order: ListOrder): RawDevice[];
-  /** One page of the list as JSON text. */
-  page(order: ListOrder, offset: number, limit: number): string;
-}
-
-/** The account's device list, oldest enrolment first; hwids are never reused, even after removal. */
-export function createFleet({ seed, devices: initial, mobileShare }: FleetOptions): Fleet {
-  const genRng = createRng(deriveSeed(seed, 'devices'));
-  const pickRng = createRng(deriveSeed(seed, 'mutations'));
-  const accountId = accountIdOf(seed);
-  const used = new Set<string>();
-  const opts: DeviceOptions = { mobileShare, accountId, isTaken: (hwid) => used.has(hwid) };
-  const hwidOf = (device: RawDevice | undefined): string => String(device?.hwid ?? '');
-  let devices: RawDevice[] = [];
-  let seq = 0;
-  const chosen = (n: number): Set<number> => new Set(sampleIndices(pickRng, devices.length, n));
-  const fleet = {
-    get size() { return devices.length; },
-    add(n: number): string[] {
-      const added = Array.from({ length: Math.max(0, n) }, () => generateDevice(genRng, ++seq, opts));
-      for (const device of added) used.add(hwidOf(device));
-      devices.push(...added);
-      return added.map(hwidOf);
-    },
-    remove(n: number): string[] {
-      const doomed = chosen(n);
-      const removed = devices.filter((_, i) => doomed.has(i));
-      devices = devices.filter((_, i) => !doomed.has(i));
-      return removed.map(hwidOf);
-    },
-    change(n: number): string[] {
-      const picks = chosen(n);
-      const picked = devices.filter((_, i) => picks.has(i));
-      for (const device of picked) changeDevice(pickRng, device);
-      return picked.map(hwidOf);
-    },
-    replace(list: RawDevice[]): void {
-      devices = structuredClone(list);
-      for (const device of devices) used.add(hwidOf(device));
-    },
-    list(order: ListOrder): RawDevice[] {
-      const copy = structuredClone(devices);
-      return order === 'asc' ? copy : copy.reverse();
-    },
-    /** Serialized at once, so a mutation after the request cannot alter a page already cut. */
-    page(order: ListOrder, offset: number, limit: number): string {
-      if (order === 'asc') return JSON.stringify(devices.slice(offset, offset + limit));
-      const end = Math.max(0, devices.length - offset);
-      return JSON.stringify(devices.slice(Math.max(0, end - limit), end).reverse());
-    },
-  };
-  fleet.add(initial);
-  return fleet;
-}
-
-/** n distinct indices below `size`, by a partial Fisher–Yates shuffle. */
-function sampleIndices(rng: Rng, size: number, n: number): number[] {
-  const idx = Array.from({ length: size }, (_, i) => i);
-  const count = Math.min(Math.max(0, n), size);
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(rng() * (size - i));
-    [idx[i], idx[j]] = [idx[j] ?? j, idx[i] ?? i];
-  }
-  return idx.slice(0, count);
 }

@@ -6,153 +6,19 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createFleet, createRng, deriveSeed, randomChars, UPPER_ALNUM } from './devices.ts';
-import type { Fleet, ListOrder, RawDevice, Rng } from './devices.ts';
+import { createAuth } from './auth.ts';
+import { createFleet, type Fleet } from './fleet.ts';
+import { createRng, deriveSeed, type Rng } from './rng.ts';
+import { createRateWindow } from './rateWindow.ts';
+import { apiError, json, PAST_END, RATE_LIMITED, type Reply } from './replies.ts';
+import type { Fault, RequestLogEntry, Simulator, SimulatorOptions } from './simulatorTypes.ts';
 import { createStaticFleet } from './staticFleet.ts';
 
 export type { RawDevice } from './devices.ts';
-
-export interface Fault {
-  /** Which requests it applies to. Omitted fields match anything. */
-  match?: { path?: 'devices' | 'token'; page?: number };
-  /** How many matching requests it affects (default 1). */
-  times?: number;
-  kind: 'status' | 'reset' | 'garbage' | 'delay';
-  status?: number;
-  headers?: Record<string, string>;
-  body?: string;
-  delayMs?: number;
-}
-export interface RateLimit { limit: number; windowMs: number }
-export interface SimulatorOptions {
-  devices?: number;
-  /**
-   * Generate each page's devices from (seed, index) instead of keeping the list in memory, so a
-   * million-device account starts at once. The list is then fixed: addDevices, removeDevices,
-   * changeDevices and setDevices throw. Devices differ from the default fleet's for the same seed.
-   */
-  staticFleet?: boolean;
-  seed?: number;
-  mobileShare?: number;
-  rateLimit?: RateLimit | null;
-  countTokenRequests?: boolean;
-  rateLimitHeaders?: 'retry-after' | 'reset-time' | 'both' | 'none';
-  auth?: { token?: string; clientId?: string; clientSecret?: string; tokenTtlSeconds?: number };
-  latencyMs?: number;
-  jitterMs?: number;
-  /**
-   * The first request on each new connection is counted (and served) this much later than it was
-   * sent: a TLS handshake, or a server busy accepting a burst of connections. The client cannot
-   * see when the server counted it.
-   */
-  newConnectionDelayMs?: number;
-  endOfList?: '413' | 'empty';
-  maxLimit?: number;
-}
-/** `status` 0: no response was written (a `reset` fault, or still in flight). */
-export interface RequestLogEntry {
-  at: number;
-  path: 'devices' | 'token' | 'other';
-  page?: number;
-  limit?: number;
-  status: number;
-}
-export interface Simulator {
-  readonly url: string;
-  start(port?: number): Promise<string>;
-  close(): Promise<void>;
-  readonly log: RequestLogEntry[];
-  stats(): { requests: number; tokenRequests: number; rateLimited: number; byStatus: Record<number, number> };
-  maxInWindow(windowMs?: number): number;
-  /** Oldest enrolment first (what `order=asc` serves); `'des'` gives the API's default order. */
-  list(order?: ListOrder): RawDevice[];
-  addDevices(n: number): string[];
-  removeDevices(n: number): string[];
-  changeDevices(n: number): string[];
-  /** Replaces the list; `devices[0]` counts as the oldest enrolment. */
-  setDevices(devices: RawDevice[]): void;
-  injectFault(fault: Fault): void;
-  onPage(hook: ((page: number) => void) | null): void;
-  revokeTokens(): void;
-  setRateLimit(limit: RateLimit | null): void;
-}
+export type { Fault, RateLimit, RequestLogEntry, Simulator, SimulatorOptions } from './simulatorTypes.ts';
 
 export const DEVICES_PATH = '/o/api/v2.3/devices';
 export const TOKEN_PATH = '/o/oauth/token';
-
-interface Reply { status: number; body: string; headers?: Record<string, string> | undefined }
-const json = (status: number, value: unknown, headers?: Record<string, string>): Reply =>
-  ({ status, body: JSON.stringify(value), headers });
-const apiError = (status: number, msg: string): Reply => json(status, { result: status, msg });
-const PAST_END = apiError(413, 'Requested page number exceeds limit');
-const RATE_LIMITED = apiError(429, 'The request exceeds the API rate limit');
-
-/** Strict sliding window over arrival times. Refused arrivals count too: the stricter server. */
-function createRateWindow(initial: RateLimit | null) {
-  const arrivals: number[] = [];
-  const firstAfter = (t: number): number => {
-    let lo = 0;
-    let hi = arrivals.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((arrivals[mid] ?? 0) <= t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  return {
-    rule: initial,
-    /** Records an arrival; `retryMs` is set when it must be refused. */
-    arrive(now: number): { limit: number; remaining: number; retryMs?: number } | null {
-      arrivals.push(now);
-      if (!this.rule) return null;
-      const { limit, windowMs } = this.rule;
-      const first = firstAfter(now - windowMs);
-      const inWindow = arrivals.length - first;
-      if (inWindow <= limit) return { limit, remaining: limit - inWindow };
-      // A next request fits once enough arrivals have aged out to leave fewer than `limit`.
-      const freeing = arrivals[first + inWindow - limit] ?? now;
-      return { limit, remaining: 0, retryMs: Math.max(1, freeing + windowMs - now) };
-    },
-    maxIn(windowMs: number): number {
-      let best = 0;
-      for (let i = 0, j = 0; j < arrivals.length; j++) {
-        while ((arrivals[j] ?? 0) - (arrivals[i] ?? 0) >= windowMs) i++;
-        best = Math.max(best, j - i + 1);
-      }
-      return best;
-    },
-  };
-}
-
-function createAuth(auth: SimulatorOptions['auth'], rng: Rng) {
-  const tokens = new Map<string, number>();
-  const ttlSeconds = auth?.tokenTtlSeconds ?? 3600;
-  const hasClient = auth?.clientId !== undefined || auth?.clientSecret !== undefined;
-  const open = auth?.token === undefined && !hasClient;
-  const clientOk = (id: string, secret: string): boolean =>
-    hasClient
-      ? (auth?.clientId ?? id) === id && (auth?.clientSecret ?? secret) === secret
-      : open && id !== '' && secret !== '';
-  return {
-    accepts(token: string | null, now: number): boolean {
-      if (!token) return false;
-      if (open || token === auth?.token) return true;
-      const expiresAt = tokens.get(token);
-      return expiresAt !== undefined && now < expiresAt;
-    },
-    issue(form: URLSearchParams, now: number): Reply {
-      if (form.get('grant_type') !== 'client_credentials') return json(400, { error: 'unsupported_grant_type' });
-      if (!clientOk(form.get('client_id') ?? '', form.get('client_secret') ?? '')) {
-        return json(401, { error: 'invalid_client' });
-      }
-      const token = randomChars(rng, 48, UPPER_ALNUM);
-      tokens.set(token, now + ttlSeconds * 1000);
-      return json(200, { access_token: token, token_type: 'Bearer', expires_in: ttlSeconds });
-    },
-    revoke: (): void => tokens.clear(),
-  };
-}
 
 /** undefined: present but not an integer (the API answers that with 406 or 413). */
 function intParam(url: URL, name: string): number | undefined {

@@ -3,7 +3,9 @@
  * needs it, so a million-device account starts at once and costs no more memory than one page.
  * The list cannot change, which is what scale tests need; tests of a changing list use createFleet.
  */
-import { accountIdOf, createRng, deriveSeed, generateDevice, type DeviceOptions, type Fleet, type FleetOptions, type RawDevice } from './devices.ts';
+import { generateDevice, type DeviceOptions, type RawDevice } from './devices.ts';
+import { accountIdOf, type Fleet, type FleetOptions } from './fleet.ts';
+import { createRng, deriveSeed } from './rng.ts';
 
 /** hwid suffix width: base-36 device indices, unique up to 36^6 ≈ 2 billion devices. */
 const INDEX_CHARS = 6;

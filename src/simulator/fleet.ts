@@ -1,0 +1,82 @@
+import { changeDevice, generateDevice, type DeviceOptions, type ListOrder, type RawDevice } from './devices.ts';
+import { createRng, deriveSeed, HEX, randomChars, type Rng } from './rng.ts';
+
+export interface FleetOptions { seed: number; devices: number; mobileShare: number }
+
+/** 32 hex chars; appears in every remediation link of the account. */
+export function accountIdOf(seed: number): string {
+  return randomChars(createRng(deriveSeed(seed, 'account')), 32, HEX);
+}
+
+/** What the simulator needs of a device list; createFleet keeps one in memory, createStaticFleet generates it. */
+export interface Fleet {
+  readonly size: number;
+  add(n: number): string[];
+  remove(n: number): string[];
+  change(n: number): string[];
+  replace(list: RawDevice[]): void;
+  list(order: ListOrder): RawDevice[];
+  /** One page of the list as JSON text. */
+  page(order: ListOrder, offset: number, limit: number): string;
+}
+
+/** The account's device list, oldest enrolment first; hwids are never reused, even after removal. */
+export function createFleet({ seed, devices: initial, mobileShare }: FleetOptions): Fleet {
+  const genRng = createRng(deriveSeed(seed, 'devices'));
+  const pickRng = createRng(deriveSeed(seed, 'mutations'));
+  const accountId = accountIdOf(seed);
+  const used = new Set<string>();
+  const opts: DeviceOptions = { mobileShare, accountId, isTaken: (hwid) => used.has(hwid) };
+  const hwidOf = (device: RawDevice | undefined): string => String(device?.hwid ?? '');
+  let devices: RawDevice[] = [];
+  let seq = 0;
+  const chosen = (n: number): Set<number> => new Set(sampleIndices(pickRng, devices.length, n));
+  const fleet = {
+    get size() { return devices.length; },
+    add(n: number): string[] {
+      const added = Array.from({ length: Math.max(0, n) }, () => generateDevice(genRng, ++seq, opts));
+      for (const device of added) used.add(hwidOf(device));
+      devices.push(...added);
+      return added.map(hwidOf);
+    },
+    remove(n: number): string[] {
+      const doomed = chosen(n);
+      const removed = devices.filter((_, i) => doomed.has(i));
+      devices = devices.filter((_, i) => !doomed.has(i));
+      return removed.map(hwidOf);
+    },
+    change(n: number): string[] {
+      const picks = chosen(n);
+      const picked = devices.filter((_, i) => picks.has(i));
+      for (const device of picked) changeDevice(pickRng, device);
+      return picked.map(hwidOf);
+    },
+    replace(list: RawDevice[]): void {
+      devices = structuredClone(list);
+      for (const device of devices) used.add(hwidOf(device));
+    },
+    list(order: ListOrder): RawDevice[] {
+      const copy = structuredClone(devices);
+      return order === 'asc' ? copy : copy.reverse();
+    },
+    /** Serialized at once, so a mutation after the request cannot alter a page already cut. */
+    page(order: ListOrder, offset: number, limit: number): string {
+      if (order === 'asc') return JSON.stringify(devices.slice(offset, offset + limit));
+      const end = Math.max(0, devices.length - offset);
+      return JSON.stringify(devices.slice(Math.max(0, end - limit), end).reverse());
+    },
+  };
+  fleet.add(initial);
+  return fleet;
+}
+
+/** n distinct indices below `size`, by a partial Fisher–Yates shuffle. */
+function sampleIndices(rng: Rng, size: number, n: number): number[] {
+  const idx = Array.from({ length: size }, (_, i) => i);
+  const count = Math.min(Math.max(0, n), size);
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(rng() * (size - i));
+    [idx[i], idx[j]] = [idx[j] ?? j, idx[i] ?? i];
+  }
+  return idx.slice(0, count);
+}
