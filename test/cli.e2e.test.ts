@@ -3,26 +3,25 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tryAcquireRunLock } from '../src/db/locks.ts';
 import { createSimulator, type Simulator } from '../src/simulator/simulator.ts';
 import { runCli } from './helpers/cli.ts';
-import { TEST_TOKEN } from './helpers/harness.ts';
+import { cleanUpAfterEach, TEST_TOKEN } from './helpers/harness.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
 
+const cleanUp = cleanUpAfterEach();
 let sim: Simulator | undefined;
 let tdb: TestDatabase | undefined;
-afterEach(async () => {
-  await sim?.close();
-  await tdb?.drop();
-  sim = undefined;
-  tdb = undefined;
-});
 
 async function setUp(devices: number) {
-  sim = createSimulator({ devices, seed: 31, auth: { token: TEST_TOKEN } });
-  await sim.start();
-  tdb = await createTestDatabase();
+  const simulator = createSimulator({ devices, seed: 31, auth: { token: TEST_TOKEN } });
+  sim = simulator;
+  cleanUp(() => simulator.close());
+  await simulator.start();
+  const database = await createTestDatabase();
+  tdb = database;
+  cleanUp(() => database.drop());
   return { DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '100', METAACCESS_RATE_WINDOW_MS: '1000' };
 }
 

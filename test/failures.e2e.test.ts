@@ -1,21 +1,14 @@
-import { queryRows } from '../src/db/openDatabase.ts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { startHarness, TEST_CLIENT, TEST_TOKEN, type Harness } from './helpers/harness.ts';
+import { harnessPerTest, TEST_CLIENT, TEST_TOKEN, type Harness } from './helpers/harness.ts';
 
+const t = harnessPerTest();
+const rows = t.rows;
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
-  return (await queryRows(h!.tdb.database.db, q)) as T[];
-}
 
 describe('failure paths', () => {
   it('retries a burst of 5xx answers and a connection reset, and the run succeeds', async () => {
-    h = await startHarness({ simulator: { devices: 400, seed: 11 } });
+    h = await t.start({ simulator: { devices: 400, seed: 11 } });
     h.sim.injectFault({ match: { path: 'devices', page: 2 }, kind: 'status', status: 503, times: 3 });
     h.sim.injectFault({ match: { path: 'devices', page: 3 }, kind: 'status', status: 500, times: 1 });
     h.sim.injectFault({ match: { path: 'devices', page: 5 }, kind: 'reset', times: 1 });
@@ -28,7 +21,7 @@ describe('failure paths', () => {
   });
 
   it('honours a 429 with Retry-After / X-RateLimit-Reset-Time and records it', async () => {
-    h = await startHarness({ simulator: { devices: 150, seed: 12 } });
+    h = await t.start({ simulator: { devices: 150, seed: 12 } });
     h.sim.injectFault({ match: { path: 'devices', page: 2 }, kind: 'status', status: 429, headers: { 'retry-after': '1', 'x-ratelimit-reset-time': '0.2' } });
     const started = performance.now();
     const run = await h.sync();
@@ -38,7 +31,7 @@ describe('failure paths', () => {
   });
 
   it('fails cleanly on a garbage page: status failed, nothing removed, no snapshot, no token anywhere', async () => {
-    h = await startHarness({ simulator: { devices: 500, seed: 13 } });
+    h = await t.start({ simulator: { devices: 500, seed: 13 } });
     const good = await h.sync();
     expect(good.status).toBe('succeeded');
     h.sim.injectFault({ match: { path: 'devices', page: 4 }, kind: 'garbage', body: `<html>oops ${TEST_TOKEN}</html>` });
@@ -58,7 +51,7 @@ describe('failure paths', () => {
   });
 
   it('renews an OAuth token once on a 401 and carries on', async () => {
-    h = await startHarness({
+    h = await t.start({
       simulator: { devices: 300, seed: 14, auth: TEST_CLIENT },
       api: { credentials: { kind: 'oauth', ...TEST_CLIENT } },
     });
@@ -77,7 +70,7 @@ describe('failure paths', () => {
   });
 
   it('gives up after one renewal when the server keeps refusing the token', async () => {
-    h = await startHarness({
+    h = await t.start({
       simulator: { devices: 100, seed: 15, auth: TEST_CLIENT },
       api: { credentials: { kind: 'oauth', ...TEST_CLIENT } },
     });
@@ -89,7 +82,7 @@ describe('failure paths', () => {
   });
 
   it('never retries a 406', async () => {
-    h = await startHarness({ simulator: { devices: 100, seed: 16 } });
+    h = await t.start({ simulator: { devices: 100, seed: 16 } });
     h.sim.injectFault({ match: { path: 'devices', page: 1 }, kind: 'status', status: 406, times: 5 });
     const run = await h.sync();
     expect(run.status).toBe('failed');
@@ -98,7 +91,7 @@ describe('failure paths', () => {
   });
 
   it('fails with the status after the retries run out', async () => {
-    h = await startHarness({ simulator: { devices: 100, seed: 17 }, api: { maxRetries: 2 } });
+    h = await t.start({ simulator: { devices: 100, seed: 17 }, api: { maxRetries: 2 } });
     h.sim.injectFault({ match: { path: 'devices', page: 1 }, kind: 'status', status: 502, times: 10, body: 'bad gateway' });
     const run = await h.sync();
     expect(run.status).toBe('failed');
@@ -108,7 +101,7 @@ describe('failure paths', () => {
   });
 
   it('retries a request that times out', async () => {
-    h = await startHarness({ simulator: { devices: 60, seed: 18 }, api: { timeoutMs: 200 } });
+    h = await t.start({ simulator: { devices: 60, seed: 18 }, api: { timeoutMs: 200 } });
     h.sim.injectFault({ match: { path: 'devices', page: 1 }, kind: 'delay', delayMs: 600 });
     const run = await h.sync();
     expect(run.status).toBe('succeeded');
@@ -118,7 +111,7 @@ describe('failure paths', () => {
 
 describe('bad records', () => {
   it('rejects unusable records with a reason, stores the rest, and does not reject them twice on a recheck', async () => {
-    h = await startHarness({ simulator: { devices: 120, seed: 19 } });
+    h = await t.start({ simulator: { devices: 120, seed: 19 } });
     await h.sync();
     const list = h.sim.list();
     // One device gone (forces the recheck pass) and two records no normalizer can use.

@@ -1,19 +1,12 @@
-import { queryRows } from '../src/db/openDatabase.ts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { tryAcquireRunLock } from '../src/db/locks.ts';
 import { LockHeldError } from '../src/lib/errors.ts';
-import { startHarness, type Harness } from './helpers/harness.ts';
+import { harnessPerTest, type Harness } from './helpers/harness.ts';
 
+const t = harnessPerTest();
+const rows = t.rows;
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
-  return (await queryRows(h!.tdb.database.db, q)) as T[];
-}
 
 async function removedHwids(): Promise<string[]> {
   return (await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map((r) => r.hwid);
@@ -37,7 +30,7 @@ function deleteEarlyDevicesDuringRun(harness: Harness): string[] {
 
 describe('removal', () => {
   it('recheck: devices skipped by a shifting list are found again; only deleted ones are removed', async () => {
-    h = await startHarness({ simulator: { devices: 500, seed: 21 }, api: SEQUENTIAL });
+    h = await t.start({ simulator: { devices: 500, seed: 21 }, api: SEQUENTIAL });
     expect((await h.sync()).status).toBe('succeeded');
     const list = h.sim.list();
     const gone = String(list.at(-1)!.hwid);
@@ -58,7 +51,7 @@ describe('removal', () => {
   });
 
   it('next-run: a device is removed only when a second complete run misses it too', async () => {
-    h = await startHarness({ simulator: { devices: 500, seed: 22 }, api: SEQUENTIAL, settings: { removalConfirm: 'next-run' } });
+    h = await t.start({ simulator: { devices: 500, seed: 22 }, api: SEQUENTIAL, settings: { removalConfirm: 'next-run' } });
     const requestsBefore = h.sim.stats().requests;
     expect((await h.sync()).status).toBe('succeeded');
     const firstRunRequests = h.sim.stats().requests - requestsBefore;
@@ -80,7 +73,7 @@ describe('removal', () => {
   });
 
   it('the guard keeps every device when a run sees too few of them', async () => {
-    h = await startHarness({ simulator: { devices: 200, seed: 23 } });
+    h = await t.start({ simulator: { devices: 200, seed: 23 } });
     expect((await h.sync()).status).toBe('succeeded');
     h.sim.setDevices(h.sim.list().slice(0, 60));
     const run = await h.sync();
@@ -98,7 +91,7 @@ describe('removal', () => {
   });
 
   it('a device that comes back after removal is present again and counted as added', async () => {
-    h = await startHarness({ simulator: { devices: 120, seed: 24 } });
+    h = await t.start({ simulator: { devices: 120, seed: 24 } });
     await h.sync();
     const all = h.sim.list();
     h.sim.setDevices(all.slice(1));
@@ -112,7 +105,7 @@ describe('removal', () => {
 
 describe('run bookkeeping', () => {
   it('discards its results when another process marked the run abandoned meanwhile', async () => {
-    h = await startHarness({ simulator: { devices: 300, seed: 26 }, api: { rateLimit: 1, rateWindowMs: 5 } });
+    h = await t.start({ simulator: { devices: 300, seed: 26 }, api: { rateLimit: 1, rateWindowMs: 5 } });
     h.sim.onPage((page) => {
       // Another worker, believing this run dead, takes over and marks it abandoned.
       if (page === 4) h!.tdb.database.db.execute(sql`update metaaccess.sync_runs set status = 'abandoned' where status = 'running'`).then(() => undefined, () => undefined);
@@ -127,7 +120,7 @@ describe('run bookkeeping', () => {
   });
 
   it('continues the rate window of the previous run instead of starting a fresh one', async () => {
-    h = await startHarness({ simulator: { devices: 150, seed: 27, rateLimit: { limit: 5, windowMs: 600 } }, api: { rateLimit: 5, rateWindowMs: 600 } });
+    h = await t.start({ simulator: { devices: 150, seed: 27, rateLimit: { limit: 5, windowMs: 600 } }, api: { rateLimit: 5, rateWindowMs: 600 } });
     expect((await h.sync()).status).toBe('succeeded');
     expect((await h.sync()).status).toBe('succeeded');
     expect(h.sim.stats().rateLimited).toBe(0);
@@ -135,7 +128,7 @@ describe('run bookkeeping', () => {
   });
 
   it('stores a device with thousands of adapters (more than one statement can carry)', async () => {
-    h = await startHarness({ simulator: { devices: 3, seed: 28 } });
+    h = await t.start({ simulator: { devices: 3, seed: 28 } });
     const [first, ...rest] = h.sim.list();
     const adapters = Array.from({ length: 14_000 }, (_, i) => ({ mac_addr: `00:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ipv4_addr: '', ipv6_addr: '' }));
     h.sim.setDevices([{ ...first!, network_info: adapters }, ...rest]);
@@ -146,7 +139,7 @@ describe('run bookkeeping', () => {
   });
 
   it('refuses to start while another run holds the lock', async () => {
-    h = await startHarness({ simulator: { devices: 10 } });
+    h = await t.start({ simulator: { devices: 10 } });
     const lock = await tryAcquireRunLock(h.tdb.database);
     try {
       await expect(h.sync()).rejects.toBeInstanceOf(LockHeldError);
@@ -157,7 +150,7 @@ describe('run bookkeeping', () => {
   });
 
   it('marks a run left running by a dead process as abandoned', async () => {
-    h = await startHarness({ simulator: { devices: 10 } });
+    h = await t.start({ simulator: { devices: 10 } });
     const [dead] = await rows<{ id: number }>(sql`insert into metaaccess.sync_runs (started_at, status, trigger) values (now(), 'running', 'cli') returning id`);
     const run = await h.sync();
     expect(run.abandonedRuns).toEqual([dead!.id]);
@@ -167,7 +160,7 @@ describe('run bookkeeping', () => {
   });
 
   it('stops after the page in flight when cancelled, recording the run cancelled', async () => {
-    h = await startHarness({ simulator: { devices: 600, seed: 25 }, api: { rateLimit: 5, rateWindowMs: 200 } });
+    h = await t.start({ simulator: { devices: 600, seed: 25 }, api: { rateLimit: 5, rateWindowMs: 200 } });
     await h.sync();
     const controller = new AbortController();
     h.sim.onPage((page) => {

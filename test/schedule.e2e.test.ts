@@ -1,22 +1,25 @@
 import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/openDatabase.ts';
-import { createSimulator, type Simulator } from '../src/simulator/simulator.ts';
+import { createSimulator } from '../src/simulator/simulator.ts';
 import { admin } from './globalSetup.ts';
 import { runCli } from './helpers/cli.ts';
-import { TEST_TOKEN } from './helpers/harness.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
+import { cleanUpAfterEach, TEST_TOKEN } from './helpers/harness.ts';
+import { createTestDatabase } from './helpers/testDatabase.ts';
 import { inject } from 'vitest';
 
-let sim: Simulator | undefined;
-let tdb: TestDatabase | undefined;
-afterEach(async () => {
-  await sim?.close();
-  await tdb?.drop();
-  sim = undefined;
-  tdb = undefined;
-});
+const cleanUp = cleanUpAfterEach();
+
+/** A simulated account of `devices` and a fresh database, both closed after the test. */
+async function setUp(devices: number, seed: number) {
+  const sim = createSimulator({ devices, seed, auth: { token: TEST_TOKEN } });
+  cleanUp(() => sim.close());
+  await sim.start();
+  const tdb = await createTestDatabase();
+  cleanUp(() => tdb.drop());
+  return { sim, tdb };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -39,9 +42,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 describe('schedule', () => {
   it('runs syncs on a seconds-level cron, serves health and metrics, and stops cleanly on SIGTERM', async () => {
-    sim = createSimulator({ devices: 200, seed: 41, auth: { token: TEST_TOKEN } });
-    await sim.start();
-    tdb = await createTestDatabase();
+    const { sim, tdb } = await setUp(200, 41);
     const port = await freePort();
     let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
     const done = runCli(['schedule'], {
@@ -49,7 +50,7 @@ describe('schedule', () => {
       METAACCESS_RATE_WINDOW_MS: '1000', SYNC_CRON: '*/2 * * * * *', SYNC_ON_START: 'true', HTTP_PORT: String(port),
     }, { onSpawn: (c) => (child = c) });
     const succeeded = async () => {
-      const [r] = await queryRows<{ n: number }>(tdb!.database.db, sql`select count(*)::int as n from metaaccess.sync_runs where status = 'succeeded'`);
+      const [r] = await queryRows<{ n: number }>(tdb.database.db, sql`select count(*)::int as n from metaaccess.sync_runs where status = 'succeeded'`);
       return r!.n >= 2 ? r!.n : undefined;
     };
     await waitFor('two scheduled runs', succeeded);
@@ -67,7 +68,7 @@ describe('schedule', () => {
     // scrapes that agree, so no run finished in between).
     await waitFor('counters that match sync_runs', async () => {
       const before = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const [use] = await queryRows<{ requests: number; runs: number }>(tdb!.database.db,
+      const [use] = await queryRows<{ requests: number; runs: number }>(tdb.database.db,
         sql`select coalesce(sum(requests), 0)::int as requests, count(*)::int as runs from metaaccess.sync_runs where status = 'succeeded'`);
       const after = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const counter = (text: string, re: RegExp) => Number(re.exec(text)?.[1]);
@@ -80,8 +81,8 @@ describe('schedule', () => {
     for (const line of metrics.trim().split('\n').filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? (-?[\d.e+-]+|NaN))$/);
 
     // The database goes away: health says so.
-    await admin(inject('adminUrl'), (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'metaaccess-sync'`, [tdb!.name]));
-    await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb!.name} with allow_connections false`));
+    await admin(inject('adminUrl'), (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'metaaccess-sync'`, [tdb.name]));
+    await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb.name} with allow_connections false`));
     const down = await waitFor('503', async () => {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
       return r.status === 503 ? r : undefined;
@@ -89,7 +90,7 @@ describe('schedule', () => {
     expect(((await down.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(/database unreachable/);
     // Liveness is about the process, which is fine: no restart loop while the database is down.
     expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
-    await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb!.name} with allow_connections true`));
+    await admin(inject('adminUrl'), (c) => c.query(`alter database ${tdb.name} with allow_connections true`));
 
     const stopAt = performance.now();
     child!.kill('SIGTERM');
@@ -102,9 +103,7 @@ describe('schedule', () => {
 
 describe('schedule, stopped mid-run', () => {
   it('SIGTERM during a scheduled run records it cancelled, exits 0 within 10 s, and the next run succeeds', async () => {
-    sim = createSimulator({ devices: 3000, seed: 42, auth: { token: TEST_TOKEN } });
-    await sim.start();
-    tdb = await createTestDatabase();
+    const { sim, tdb } = await setUp(3000, 42);
     const env = {
       DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '5',
       METAACCESS_RATE_WINDOW_MS: '500', SYNC_CRON: '0 0 1 1 *', SYNC_ON_START: 'true', HTTP_PORT: '0',

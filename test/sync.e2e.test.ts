@@ -1,25 +1,17 @@
 import { queryRows } from '../src/db/openDatabase.ts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { normalizeDevice } from '../src/normalize/normalizeDevice.ts';
 import { deviceOs, devices } from '../src/db/schema.ts';
 import { createSimulator } from '../src/simulator/simulator.ts';
 import { runCli } from './helpers/cli.ts';
-import { startHarness, TEST_CLIENT, type Harness } from './helpers/harness.ts';
+import { cleanUpAfterEach, harnessPerTest, TEST_CLIENT, type Harness } from './helpers/harness.ts';
 import { createTestDatabase } from './helpers/testDatabase.ts';
 
+const t = harnessPerTest();
+const rows = t.rows;
+const cleanUp = cleanUpAfterEach();
 let h: Harness | undefined;
-let cleanup: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await h?.close();
-  await cleanup?.();
-  h = undefined;
-  cleanup = undefined;
-});
-
-async function rows<T>(q: ReturnType<typeof sql>): Promise<T[]> {
-  return (await queryRows(h!.tdb.database.db, q)) as T[];
-}
 
 describe('end-to-end sync against the simulator', () => {
   it('stores every device, OS row and adapter exactly, within the rate limit, then tracks changes (CLI sync)', async () => {
@@ -28,10 +20,8 @@ describe('end-to-end sync against the simulator', () => {
     const sim = createSimulator({ devices: 2400, seed: 7, rateLimit: { limit: 10, windowMs: 1000 }, latencyMs: 5, jitterMs: 5, auth: TEST_CLIENT });
     await sim.start();
     const tdb = await createTestDatabase();
-    cleanup = async () => {
-      await sim.close();
-      await tdb.drop();
-    };
+    cleanUp(() => tdb.drop());
+    cleanUp(() => sim.close());
     const env = {
       DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_CLIENT_ID: TEST_CLIENT.clientId,
       METAACCESS_CLIENT_SECRET: TEST_CLIENT.clientSecret, METAACCESS_RATE_LIMIT: '10', METAACCESS_RATE_WINDOW_MS: '1000',
@@ -109,7 +99,7 @@ describe('end-to-end sync against the simulator', () => {
   });
 
   it('sees each device once when the list shifts between pages', async () => {
-    h = await startHarness({ simulator: { devices: 300, seed: 3 } });
+    h = await t.start({ simulator: { devices: 300, seed: 3 } });
     let shifted = false;
     h.sim.onPage((page) => {
       if (page === 2 && !shifted) {
@@ -131,7 +121,7 @@ describe('end-to-end sync against the simulator', () => {
   it('takes no 429 when the server counts requests on new connections late (a handshake the client cannot see)', async () => {
     // 40 ms of unseen delay is twice the limiter's margin for this window: a limiter that trusted
     // the write time of the first, new-connection burst would send the second burst too early.
-    h = await startHarness({
+    h = await t.start({
       simulator: { devices: 50 * 12 - 10, seed: 5, rateLimit: { limit: 4, windowMs: 1000 }, newConnectionDelayMs: 40 },
       api: { rateLimit: 4, rateWindowMs: 1000 },
     });

@@ -1,5 +1,8 @@
+import type { SQL } from 'drizzle-orm';
+import { afterEach } from 'vitest';
 import type { Config } from '../../src/config/config.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
+import { queryRows } from '../../src/db/openDatabase.ts';
 import { runSync, type SyncSettings } from '../../src/jobs/runSync.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createLogger, type Logger } from '../../src/lib/logger.ts';
@@ -67,5 +70,35 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await sim.close();
       await tdb.drop();
     },
+  };
+}
+
+/**
+ * Cleanup that runs after each test, newest first: register what a test opens (a simulator, a
+ * database) as it opens it, so a failing assertion never leaves it behind.
+ */
+export function cleanUpAfterEach(): (task: () => Promise<unknown>) => void {
+  const tasks: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    while (tasks.length > 0) await tasks.pop()!();
+  });
+  return (task) => void tasks.push(task);
+}
+
+/**
+ * One harness per test, closed after it: `const t = harnessPerTest()` at the top of a file, then
+ * `h = await t.start(options)` in a test; `t.rows` queries the current test's database.
+ */
+export function harnessPerTest() {
+  let current: Harness | undefined;
+  const cleanUp = cleanUpAfterEach();
+  return {
+    async start(options?: HarnessOptions): Promise<Harness> {
+      const harness = await startHarness(options);
+      current = harness;
+      cleanUp(() => harness.close());
+      return harness;
+    },
+    rows: <T>(query: SQL): Promise<T[]> => queryRows<T>(current!.tdb.database.db, query),
   };
 }
