@@ -194,7 +194,6 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
   }
 }
 
-/** One transaction for the groups that queued up while the previous one was written. */
 interface PassContext {
   deps: SyncDeps;
   state: RunState;
@@ -204,6 +203,7 @@ interface PassContext {
   unwritten: Set<string>;
 }
 
+/** One transaction for the groups that queued up while the previous one was written. */
 async function writeGroups(ctx: PassContext, items: { group: PageBatch[]; prepared: PreparedPages }[]): Promise<void> {
   const { deps, state, pass, unwritten } = ctx;
   ctx.syncStats();
