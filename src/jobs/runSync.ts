@@ -180,13 +180,13 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
         for (const d of prepared.stored) pass.lookingFor.delete(d.device.hwid);
         if (pass.lookingFor.size === 0) break;
       }
-      // Graceful stop: what was received is stored (below), then the run ends as cancelled.
+      // Graceful stop: the pages already queued are stored (below), then the run ends as cancelled.
       deps.signal?.throwIfAborted();
     }
     await writer.flush();
   } catch (err) {
     // A failed page or a stop: the pages received before it are still stored (unless a write
-    // is what failed); the first error is the one reported.
+    // is what failed); this loop's error is the one reported.
     await writer.flush().catch(() => undefined);
     throw err;
   } finally {
