@@ -93,7 +93,7 @@ describe('CLI', () => {
     expect(sim!.stats().requests).toBe(0);
   });
 
-  it('SIGTERM during a run stops after the page in flight, records it cancelled, exits 143', async () => {
+  it('SIGTERM during a run stops once the pages received are stored, records it cancelled, exits 143', async () => {
     const env = await setUp(2000);
     let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
     sim!.onPage((page) => {

@@ -159,7 +159,7 @@ describe('run bookkeeping', () => {
     expect(row!.finished_at).not.toBeNull();
   });
 
-  it('stops after the page in flight when cancelled, recording the run cancelled', async () => {
+  it('stops once the pages received are stored when cancelled, recording the run cancelled', async () => {
     h = await t.start({ simulator: { devices: 600, seed: 25 }, api: { rateLimit: 5, rateWindowMs: 200 } });
     await h.sync();
     const controller = new AbortController();

@@ -37,14 +37,14 @@ export async function main(argv: string[], options: MainOptions): Promise<number
   }
 }
 
-/** First SIGINT/SIGTERM asks the run to stop after the page in flight; a second one exits at once. */
+/** First SIGINT/SIGTERM asks the run to stop once the pages it holds are stored; a second one exits at once. */
 function stopOnSignals(controller: AbortController, stderr: NodeJS.WritableStream): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       stderr.write(`metaaccess-sync: second ${signal}, exiting now\n`);
       process.exit(130);
     }
-    stderr.write(`metaaccess-sync: ${signal} received, stopping after the page in flight (again to exit now)\n`);
+    stderr.write(`metaaccess-sync: ${signal} received, stopping once the pages received are stored (again to exit now)\n`);
     controller.abort(Object.assign(new Error(`received ${signal}`), { signal }));
   };
   process.on('SIGINT', onSignal);

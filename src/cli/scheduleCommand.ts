@@ -26,7 +26,7 @@ While it runs, HTTP_PORT (default 9464; 0 turns it off) serves:
                  requests/retries/429s and rate-limiter wait of this process, time of the last
                  success, devices by compliance status
 
-SIGINT/SIGTERM: the run in flight stops after its page and is recorded cancelled, then the worker
+SIGINT/SIGTERM: the run in flight stores the pages it holds, stops and is recorded cancelled, then the worker
 exits 0. A second signal exits at once.
 `,
   async run(args, ctx) {

@@ -254,7 +254,7 @@ async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, aban
   const cancelled = deps.signal?.aborted === true;
   const status = cancelled ? 'cancelled' : 'failed';
   const code = cancelled ? 'CANCELLED' : errorCode(err);
-  const message = cancelled ? 'stopped by signal after the page in flight' : truncate(redactText(errorMessage(err)), 2000);
+  const message = cancelled ? 'stopped by signal once the pages received were stored' : truncate(redactText(errorMessage(err)), 2000);
   const finishedAt = new Date(deps.clock.now());
   await finishRun(deps.database.db, state.runId, {
     status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state),

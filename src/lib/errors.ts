@@ -65,7 +65,7 @@ export class LockHeldError extends AppError {
   }
 }
 
-/** The run was asked to stop (SIGTERM/SIGINT) and stopped after the page in flight. */
+/** The run was asked to stop (SIGTERM/SIGINT) and stopped once the pages it held were stored. */
 export class RunCancelledError extends AppError {
   constructor() {
     super('CANCELLED', 'run cancelled by signal', { fatal: false, exitCode: 0 });
