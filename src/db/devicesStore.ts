@@ -43,21 +43,15 @@ function rowColumns<Row>() {
  * JSON.stringify instead of a placeholder per value.
  */
 function recordset(json: SQL, columns: [string, PgColumn][]): SQL {
-  const definitions = columns.map(([key, column]) => `${JSON.stringify(key)} ${recordType(column)}`).join(', ');
-  return sql`json_to_recordset(${json}::json) as r(${sql.raw(definitions)})`;
+  return sql`json_to_recordset(${json}::json) as r(${definitions(columns)})`;
 }
 
-/**
- * A jsonb field is read as its JSON text and cast: json_to_recordset building the jsonb itself is
- * over twice as slow (measured: 4.5 vs 1.8 ms for a page of 50 devices).
- */
-const recordType = (column: PgColumn) => (column.getSQLType() === 'jsonb' ? 'text' : column.getSQLType());
-
+/** `"key" type, ...`: a recordset's column definition list. */
+const definitions = (columns: [string, PgColumn][]) => sql.raw(columns.map(([key, column]) => `${JSON.stringify(key)} ${column.getSQLType()}`).join(', '));
+/** The table's column names, in the rows' order. */
 const names = (columns: [string, PgColumn][]) => sql.join(columns.map(([, column]) => sql.identifier(column.name)), sql`, `);
-/** The recordset's fields in column order, cast back where recordType changed the type. */
-const fields = (columns: [string, PgColumn][]) => sql.join(columns.map(([key, column]) => (recordType(column) === column.getSQLType()
-  ? sql.identifier(key)
-  : sql`${sql.identifier(key)}::${sql.raw(column.getSQLType())}`)), sql`, `);
+/** The recordset's fields (named after the rows' keys), in the same order. */
+const fields = (columns: [string, PgColumn][]) => sql.join(columns.map(([key]) => sql.identifier(key)), sql`, `);
 
 const DEVICE_FIELDS = rowColumns<DeviceRow>()(devices, [
   'hwid', 'hostname', 'nickname', 'agentType', 'agentVersion', 'machineType', 'country', 'active', 'status', 'criticalStatus',
@@ -74,9 +68,8 @@ const DEVICE_SCALAR_KEYS = DEVICE_SCALARS.map(([key]) => key);
  * PostgreSQL a second parse of it as text (measured: 12.5 against 9.6 ms for 600 devices).
  */
 function deviceRecordset(scalars: SQL, raws: SQL): SQL {
-  const definitions = DEVICE_SCALARS.map(([key, column]) => `${JSON.stringify(key)} ${recordType(column)}`).join(', ');
-  const names = [...DEVICE_SCALAR_KEYS, 'raw'].map((key) => JSON.stringify(key)).join(', ');
-  return sql`rows from (json_to_recordset(${scalars}::json) as (${sql.raw(definitions)}), jsonb_array_elements(${raws}::jsonb)) as r(${sql.raw(names)})`;
+  const columns = sql.raw([...DEVICE_SCALAR_KEYS, 'raw'].map((key) => JSON.stringify(key)).join(', '));
+  return sql`rows from (json_to_recordset(${scalars}::json) as (${definitions(DEVICE_SCALARS)}), jsonb_array_elements(${raws}::jsonb)) as r(${columns})`;
 }
 
 const OS_FIELDS = rowColumns<DeviceOsRow>()(deviceOs, [

@@ -41,24 +41,17 @@ export function preparePages(pages: { page: number; rawDevices: unknown[] }[]): 
     for (const device of normalized.stored) stored.push(device);
     if (normalized.rejections.length) rejected.push({ page, rejections: normalized.rejections });
   }
-  const rejectedCount = rejected.reduce((n, r) => n + r.rejections.length, 0);
-  return { pages: pages.length, stored, rejected, rejectedCount, rows: pageRows(stored) };
+  return prepared(pages.length, stored, rejected);
+}
+
+function prepared(pages: number, stored: NormalizedDevice[], rejected: PreparedPages['rejected']): PreparedPages {
+  return { pages, stored, rejected, rejectedCount: rejected.reduce((n, r) => n + r.rejections.length, 0), rows: pageRows(stored) };
 }
 
 /** Several prepared groups as one (hwids are unique across them: the pager's de-duplication). */
 export function mergePrepared(groups: PreparedPages[]): PreparedPages {
   if (groups.length === 1) return groups[0]!;
-  const merged: PreparedPages = { pages: 0, stored: [], rejected: [], rejectedCount: 0, rows: { devices: [], os: [], adapters: [] } };
-  for (const g of groups) {
-    merged.pages += g.pages;
-    merged.rejectedCount += g.rejectedCount;
-    merged.stored = merged.stored.concat(g.stored);
-    merged.rejected = merged.rejected.concat(g.rejected);
-    merged.rows.devices = merged.rows.devices.concat(g.rows.devices);
-    merged.rows.os = merged.rows.os.concat(g.rows.os);
-    merged.rows.adapters = merged.rows.adapters.concat(g.rows.adapters);
-  }
-  return merged;
+  return prepared(groups.reduce((n, g) => n + g.pages, 0), groups.flatMap((g) => g.stored), groups.flatMap((g) => g.rejected));
 }
 
 /**

@@ -144,8 +144,8 @@ const UNHASHED_FIELDS = new Set(['lastSeen', 'raw', 'contentHash']);
 /**
  * Equal hashes mean "nothing a user can query changed". `lastSeen` moves on every check-in and
  * `raw` carries fields we do not type, so neither counts; key order never matters. The hashed
- * text is canonicalJson({ adapters, device, os }) without the unhashed fields (the text must never
- * change: see the pinned-hash test). JSON.stringify writes it natively: given a list of keys, it
+ * text is the JSON of { adapters, device, os } with every object's keys sorted and the unhashed
+ * fields left out (it must never change: see the pinned-hash test). JSON.stringify writes it: given a list of keys, it
  * writes only those, in the list's order, at every level, and rows hold only scalar values.
  */
 export function contentHash(device: DeviceFields, os: DeviceOsRow | null, adapters: NetworkAdapterRow[]): string {
@@ -166,14 +166,4 @@ function learnKeys(row: object): void {
     knownKeys.add(key);
     hashedKeys = [...knownKeys].sort();
   }
-}
-
-/** JSON with object keys sorted, so the same data always yields the same text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    const members = Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
-    return `{${members.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
