@@ -27,8 +27,9 @@ export const syncRuns = metaaccess.table('sync_runs', {
   error: text('error'),
   notes: text('notes'),
   recentRequests: jsonb('recent_requests').$type<number[]>(),
+  endPage: integer('end_page'),
 }, (t) => [
-  check('sync_runs_status_check', sql`${t.status} in ('running', 'succeeded', 'failed', 'cancelled', 'abandoned')`),
+  check('sync_runs_status_check', sql`${t.status} in ('running', 'succeeded', 'incomplete', 'failed', 'cancelled', 'abandoned')`),
   index('sync_runs_status_idx').on(t.status, t.id),
 ]);
 
@@ -60,6 +61,7 @@ export const devices = metaaccess.table('devices', {
   firstRunId: integer('first_run_id').notNull(),
   lastRunId: integer('last_run_id').notNull(),
   missedRuns: smallint('missed_runs').notNull().default(0),
+  lookupFoundAt: tstz('lookup_found_at'),
 }, (t) => [index('devices_last_run_id_idx').on(t.lastRunId)]);
 
 export const deviceOs = metaaccess.table('device_os', {
