@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../lib/errors.ts';
-import { loadConfig, readEnvironment } from './config.ts';
+import { CONFIG_VARIABLES, loadConfig, readEnvironment } from './config.ts';
 
 function refusal(env: Record<string, string>, requireCredentials = false): ConfigError {
   try {
@@ -20,8 +20,11 @@ describe('configuration', () => {
     const c = loadConfig({});
     expect(c.databaseUrl).toBeUndefined();
     expect(c.pgliteDir).toBe('./data/pglite');
-    expect(c.api).toMatchObject({ url: 'https://gears.opswat.com', rateLimit: 10, rateWindowMs: 60_000, pageSize: 50, timeoutMs: 30_000, maxRetries: 5 });
-    expect(c.sync).toMatchObject({ cron: '0 2 * * *', timezone: 'UTC', onStart: false, snapshotRetentionDays: 400, removalGuardPercent: 50, removalConfirm: 'recheck' });
+    expect(c.api).toMatchObject({
+      url: 'https://gears.opswat.com', rateLimit: 10, rateWindowMs: 60_000, pageSize: 50, timeoutMs: 30_000, maxRetries: 5,
+      maxResponseBytes: 16_777_216, allowInsecure: false, insecure: false,
+    });
+    expect(c.sync).toMatchObject({ cron: '0 2 * * *', timezone: 'UTC', onStart: false, snapshotRetentionDays: 400, removalGuardPercent: 50, removalConfirm: 'lookup' });
     expect(c.httpPort).toBe(9464);
     expect(Object.isFrozen(c.api)).toBe(true);
   });
@@ -35,7 +38,14 @@ describe('configuration', () => {
     ['SYNC_TIMEZONE', 'Mars/Olympus', /IANA/],
     ['SYNC_ON_START', 'maybe', /true or false/],
     ['REMOVAL_GUARD_PERCENT', '101', /outside/],
-    ['REMOVAL_CONFIRM', 'never', /recheck or next-run/],
+    ['REMOVAL_CONFIRM', 'never', /lookup, recheck or next-run/],
+    ['METAACCESS_MAX_RESPONSE_BYTES', '1023', /outside 1024\.\.1073741824/],
+    ['METAACCESS_MAX_RESPONSE_BYTES', '16MB', /not a whole number/],
+    ['METAACCESS_ALLOW_INSECURE', 'please', /true or false/],
+    ['METAACCESS_URL', 'http://gears.opswat.com', /unencrypted.*METAACCESS_ALLOW_INSECURE=true/],
+    ['METAACCESS_URL', 'http://10.0.0.5:8080', /unencrypted/],
+    ['METAACCESS_URL', 'http://localhost.example.com', /unencrypted/],
+    ['METAACCESS_URL', 'ftp://gears.opswat.com', /http:\/\/ or https:\/\//],
     ['METAACCESS_URL', 'gears.opswat.com', /not a URL/],
     ['METAACCESS_URL', 'https://gears.opswat.com/o/api', /origin only/],
     ['DATABASE_URL', 'mysql://x', /postgres/],
@@ -46,6 +56,25 @@ describe('configuration', () => {
     expect(err.message).toMatch(new RegExp(`^${name}: `));
     expect(err.message).toMatch(message);
     expect(err.exitCode).toBe(2);
+  });
+
+  it('accepts each removal confirmation mode and a response limit in range', () => {
+    expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['METAACCESS_MAX_RESPONSE_BYTES', 'METAACCESS_ALLOW_INSECURE', 'REMOVAL_CONFIRM']));
+    for (const mode of ['lookup', 'recheck', 'next-run']) expect(loadConfig({ REMOVAL_CONFIRM: mode }).sync.removalConfirm).toBe(mode);
+    expect(loadConfig({ METAACCESS_MAX_RESPONSE_BYTES: '1024' }).api.maxResponseBytes).toBe(1024);
+    expect(loadConfig({ METAACCESS_MAX_RESPONSE_BYTES: '1073741824' }).api.maxResponseBytes).toBe(1024 ** 3);
+  });
+
+  it('accepts http:// only for loopback hosts, or for any host when METAACCESS_ALLOW_INSECURE=true (flagged insecure)', () => {
+    for (const url of ['http://localhost:8080', 'http://127.0.0.1:3000', 'http://127.42.0.9', 'http://[::1]:9000']) {
+      const api = loadConfig({ METAACCESS_URL: url }).api;
+      expect(api.url).toBe(new URL(url).origin);
+      expect(api.insecure).toBe(false);
+    }
+    const allowed = loadConfig({ METAACCESS_URL: 'http://metaaccess.internal:8080', METAACCESS_ALLOW_INSECURE: 'true' }).api;
+    expect(allowed).toMatchObject({ url: 'http://metaaccess.internal:8080', allowInsecure: true, insecure: true });
+    const secure = loadConfig({ METAACCESS_URL: 'https://eu.gears.opswat.com', METAACCESS_ALLOW_INSECURE: 'true' }).api;
+    expect(secure).toMatchObject({ allowInsecure: true, insecure: false });
   });
 
   it('requires credentials only when asked, and accepts either kind', () => {

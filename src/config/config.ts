@@ -5,7 +5,8 @@ import { ConfigError } from '../lib/errors.ts';
 import { registerSecret } from '../lib/redact.ts';
 
 export type Env = Record<string, string | undefined>;
-export type RemovalConfirm = 'recheck' | 'next-run';
+export type RemovalConfirm = 'lookup' | 'recheck' | 'next-run';
+const REMOVAL_CONFIRMS: readonly RemovalConfirm[] = ['lookup', 'recheck', 'next-run'];
 
 export type Credentials =
   | { kind: 'token'; accessToken: string }
@@ -23,6 +24,12 @@ export interface Config {
     readonly pageSize: number;
     readonly timeoutMs: number;
     readonly maxRetries: number;
+    /** Largest response body accepted, counted after decompression. */
+    readonly maxResponseBytes: number;
+    /** METAACCESS_ALLOW_INSECURE: plain http:// may be used for hosts that are not loopback. */
+    readonly allowInsecure: boolean;
+    /** The URL is http:// to a host that is not loopback (allowed only by allowInsecure): warn about it. */
+    readonly insecure: boolean;
   };
   readonly sync: {
     readonly cron: string;
@@ -41,7 +48,8 @@ export interface Config {
 export const CONFIG_VARIABLES = [
   'DATABASE_URL', 'METAACCESS_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID',
   'METAACCESS_CLIENT_SECRET', 'METAACCESS_RATE_LIMIT', 'METAACCESS_RATE_WINDOW_MS',
-  'METAACCESS_PAGE_SIZE', 'METAACCESS_TIMEOUT_MS', 'METAACCESS_MAX_RETRIES', 'SYNC_CRON',
+  'METAACCESS_PAGE_SIZE', 'METAACCESS_TIMEOUT_MS', 'METAACCESS_MAX_RETRIES',
+  'METAACCESS_MAX_RESPONSE_BYTES', 'METAACCESS_ALLOW_INSECURE', 'SYNC_CRON',
   'SYNC_TIMEZONE', 'SYNC_ON_START', 'SNAPSHOT_RETENTION_DAYS', 'REMOVAL_GUARD_PERCENT',
   'REMOVAL_CONFIRM', 'HTTP_PORT', 'LOG_LEVEL', 'LOG_FORMAT', 'PGLITE_DIR',
 ] as const;
@@ -85,20 +93,25 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   const logFormat = get('LOG_FORMAT') ?? (options.isTty ? 'pretty' : 'json');
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `"${logFormat}" must be json or pretty`);
-  const removalConfirm = get('REMOVAL_CONFIRM') ?? 'recheck';
-  if (removalConfirm !== 'recheck' && removalConfirm !== 'next-run') throw new ConfigError('REMOVAL_CONFIRM', `"${removalConfirm}" must be recheck or next-run`);
+  const removalConfirm = get('REMOVAL_CONFIRM') ?? 'lookup';
+  if (!isRemovalConfirm(removalConfirm)) throw new ConfigError('REMOVAL_CONFIRM', `"${removalConfirm}" must be lookup, recheck or next-run`);
+  const allowInsecure = readBool(get, 'METAACCESS_ALLOW_INSECURE', false);
+  const url = readUrl(get('METAACCESS_URL') ?? 'https://gears.opswat.com', allowInsecure);
 
   return deepFreeze({
     databaseUrl,
     pgliteDir: get('PGLITE_DIR') ?? './data/pglite',
     api: {
-      url: readUrl(get('METAACCESS_URL') ?? 'https://gears.opswat.com'),
+      url: url.origin,
       credentials,
       rateLimit: readInt(get, 'METAACCESS_RATE_LIMIT', 10, 1, 10_000),
       rateWindowMs: readInt(get, 'METAACCESS_RATE_WINDOW_MS', 60_000, 1, 86_400_000),
       pageSize: readInt(get, 'METAACCESS_PAGE_SIZE', 50, 1, 50),
       timeoutMs: readInt(get, 'METAACCESS_TIMEOUT_MS', 30_000, 1, 3_600_000),
       maxRetries: readInt(get, 'METAACCESS_MAX_RETRIES', 5, 0, 100),
+      maxResponseBytes: readInt(get, 'METAACCESS_MAX_RESPONSE_BYTES', 16 * MIB, 1024, 1024 * MIB),
+      allowInsecure,
+      insecure: url.insecure,
     },
     sync: {
       cron: cronExpr,
@@ -163,7 +176,14 @@ function readBool(get: (n: string) => string | undefined, name: string, fallback
   throw new ConfigError(name, `"${raw}" is not true or false`);
 }
 
-function readUrl(raw: string): string {
+const MIB = 1024 * 1024;
+
+function isRemovalConfirm(value: string): value is RemovalConfirm {
+  return (REMOVAL_CONFIRMS as readonly string[]).includes(value);
+}
+
+/** `insecure`: plain http:// to a host off this machine, accepted only because it was asked for. */
+function readUrl(raw: string, allowInsecure: boolean): { origin: string; insecure: boolean } {
   let url: URL;
   try {
     url = new URL(raw);
@@ -173,7 +193,18 @@ function readUrl(raw: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('METAACCESS_URL', 'must be http:// or https://');
   // The API paths (/o/api/v2.3/devices, /o/oauth/token) are absolute: a path here would be ignored.
   if (url.pathname !== '/' || url.search || url.hash) throw new ConfigError('METAACCESS_URL', `must be an origin only, like https://gears.opswat.com (got "${raw}")`);
-  return url.origin;
+  // Every request carries the access token in its query string: in clear text only on loopback
+  // (the simulator, a local proxy), unless the operator says so explicitly.
+  const insecure = url.protocol === 'http:' && !isLoopback(url.hostname);
+  if (insecure && !allowInsecure) {
+    throw new ConfigError('METAACCESS_URL', `http:// would send the access token unencrypted to ${url.hostname}: use https://, or set METAACCESS_ALLOW_INSECURE=true`);
+  }
+  return { origin: url.origin, insecure };
+}
+
+/** `hostname` as URL normalizes it: IPv4 in dotted form, IPv6 in brackets. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function isTimeZone(zone: string): boolean {

@@ -13,11 +13,15 @@ export interface Fleet {
   readonly size: number;
   add(n: number): string[];
   remove(n: number): string[];
+  /** Like remove, but lookup() still finds them (archived devices). */
+  hide(n: number): string[];
   change(n: number): string[];
   replace(list: RawDevice[]): void;
   list(order: ListOrder): RawDevice[];
   /** One page of the list as JSON text. */
   page(order: ListOrder, offset: number, limit: number): string;
+  /** What Device Details knows: a device in the list or hidden, else undefined. */
+  lookup(hwid: string): RawDevice | undefined;
 }
 
 /** The account's device list, oldest enrolment first; hwids are never reused, even after removal. */
@@ -29,6 +33,7 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
   const opts: DeviceOptions = { mobileShare, accountId, isTaken: (hwid) => used.has(hwid) };
   const hwidOf = (device: RawDevice | undefined): string => String(device?.hwid ?? '');
   let devices: RawDevice[] = [];
+  const hidden = new Map<string, RawDevice>();
   let seq = 0;
   const chosen = (n: number): Set<number> => new Set(sampleIndices(pickRng, devices.length, n));
   const fleet = {
@@ -45,6 +50,13 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
       devices = devices.filter((_, i) => !doomed.has(i));
       return removed.map(hwidOf);
     },
+    hide(n: number): string[] {
+      const picks = chosen(n);
+      const picked = devices.filter((_, i) => picks.has(i));
+      devices = devices.filter((_, i) => !picks.has(i));
+      for (const device of picked) hidden.set(hwidOf(device), device);
+      return picked.map(hwidOf);
+    },
     change(n: number): string[] {
       const picks = chosen(n);
       const picked = devices.filter((_, i) => picks.has(i));
@@ -53,6 +65,7 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
     },
     replace(list: RawDevice[]): void {
       devices = structuredClone(list);
+      hidden.clear();
       for (const device of devices) used.add(hwidOf(device));
     },
     list(order: ListOrder): RawDevice[] {
@@ -64,6 +77,10 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
       if (order === 'asc') return JSON.stringify(devices.slice(offset, offset + limit));
       const end = Math.max(0, devices.length - offset);
       return JSON.stringify(devices.slice(Math.max(0, end - limit), end).reverse());
+    },
+    /** A scan, not an index: details requests are rate limited to a few a second anyway. */
+    lookup(hwid: string): RawDevice | undefined {
+      return devices.find((device) => hwidOf(device) === hwid) ?? hidden.get(hwid);
     },
   };
   fleet.add(initial);

@@ -1,14 +1,17 @@
 /**
- * A fake MetaAccess Get Devices v2.3 API on loopback, strict where the real one might be lenient:
- * a sliding-window rate limit counted at arrival, 406/413 edges, expiring OAuth tokens, faults.
+ * A fake MetaAccess Get Devices v2.3 and Device Details v2.1 API on loopback, strict where the
+ * real one might be lenient: a sliding-window rate limit counted at arrival, 406/413 edges,
+ * expiring OAuth tokens, faults.
  */
-import { createServer, STATUS_CODES } from 'node:http';
+import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createAuth } from './auth.ts';
-import { createFleet, type Fleet } from './fleet.ts';
-import { createRng, deriveSeed, type Rng } from './rng.ts';
+import { respond, wait, type State } from './exchange.ts';
+import { applyFault, checkFault, replacesReply, shortenPage, takeFault } from './faults.ts';
+import { createFleet } from './fleet.ts';
+import { createRng, deriveSeed } from './rng.ts';
 import { createRateWindow } from './rateWindow.ts';
 import { apiError, json, PAST_END, RATE_LIMITED, type Reply } from './replies.ts';
 import type { Fault, RequestLogEntry, Simulator, SimulatorOptions } from './simulatorTypes.ts';
@@ -18,7 +21,10 @@ export type { RawDevice } from './devices.ts';
 export type { Fault, RateLimit, RequestLogEntry, Simulator, SimulatorOptions } from './simulatorTypes.ts';
 
 export const DEVICES_PATH = '/o/api/v2.3/devices';
+/** Device Details v2.1: the device's hwid follows as one path segment. */
+export const DETAILS_PATH = '/o/api/v2.1/devices/';
 export const TOKEN_PATH = '/o/oauth/token';
+const UNAUTHORIZED = json(401, { error: 'invalid_token' });
 
 /** undefined: present but not an integer (the API answers that with 406 or 413). */
 function intParam(url: URL, name: string): number | undefined {
@@ -31,62 +37,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function faultMatches({ match }: Fault, entry: RequestLogEntry): boolean {
-  const pathOk = match?.path === undefined || match.path === entry.path;
-  return pathOk && (match?.page === undefined || match.page === entry.page);
-}
-
-/** Everything one simulator owns; handlers get it passed in, so simulators never share state. */
-interface State {
-  options: SimulatorOptions;
-  fleet: Fleet;
-  rate: ReturnType<typeof createRateWindow>;
-  auth: ReturnType<typeof createAuth>;
-  jitter: Rng;
-  log: RequestLogEntry[];
-  byStatus: Record<number, number>;
-  faults: Fault[];
-  timers: Set<NodeJS.Timeout>;
-  closed: boolean;
-  pageHook: ((page: number) => void) | null;
-}
-
-/** Timers are tracked so close() can clear them; once closed, waits never end. */
-function wait(state: State, ms: number): Promise<void> {
-  if (ms <= 0 && !state.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    if (state.closed) return;
-    const timer = setTimeout(() => {
-      state.timers.delete(timer);
-      resolve();
-    }, ms);
-    state.timers.add(timer);
-  });
-}
-
-function latency(state: State): number {
-  const { latencyMs = 0, jitterMs = 0 } = state.options;
-  return Math.max(0, latencyMs + (state.jitter() * 2 - 1) * jitterMs);
-}
-
-function record(state: State, entry: RequestLogEntry, status: number): void {
-  entry.status = status;
-  state.byStatus[status] = (state.byStatus[status] ?? 0) + 1;
-}
-
-async function respond(state: State, res: ServerResponse, entry: RequestLogEntry, reply: Reply): Promise<void> {
-  await wait(state, latency(state));
-  record(state, entry, reply.status);
-  if (res.destroyed) return;
-  const html = reply.body.trimStart().startsWith('<');
-  res.writeHead(reply.status, {
-    'content-type': html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(reply.body),
-    ...reply.headers,
-  });
-  res.end(reply.body);
 }
 
 function rateHeaders(state: State, limit: number, remaining: number, retryMs?: number): Record<string, string> {
@@ -102,34 +52,8 @@ function rateHeaders(state: State, limit: number, remaining: number, retryMs?: n
   return headers;
 }
 
-function takeFault(state: State, entry: RequestLogEntry): Fault | undefined {
-  const index = state.faults.findIndex((fault) => faultMatches(fault, entry));
-  const fault = state.faults[index];
-  if (!fault) return undefined;
-  const left = (fault.times ?? 1) - 1;
-  if (left <= 0) state.faults.splice(index, 1);
-  else state.faults[index] = { ...fault, times: left };
-  return fault;
-}
-
-async function applyFault(state: State, res: ServerResponse, entry: RequestLogEntry, fault: Fault): Promise<void> {
-  if (fault.kind === 'status' || fault.kind === 'garbage') {
-    const status = fault.kind === 'status' ? fault.status ?? 500 : 200;
-    const fallback = fault.kind === 'status'
-      ? JSON.stringify({ result: status, msg: STATUS_CODES[status] ?? 'Error' })
-      : '<html><body>Bad Gateway</body></html>';
-    return respond(state, res, entry, { status, body: fault.body ?? fallback, headers: fault.headers });
-  }
-  await wait(state, latency(state));
-  record(state, entry, 0);
-  // An RST rather than a FIN, so the client sees ECONNRESET as with a dropped connection.
-  res.socket?.resetAndDestroy();
-}
-
 function serveDevices(state: State, url: URL, entry: RequestLogEntry, headers: Record<string, string>): Reply {
-  if (!state.auth.accepts(url.searchParams.get('access_token'), performance.now())) {
-    return json(401, { error: 'invalid_token' });
-  }
+  if (!state.auth.accepts(url.searchParams.get('access_token'), performance.now())) return UNAUTHORIZED;
   const { limit, page } = entry;
   if (limit === undefined || limit < 1 || limit > (state.options.maxLimit ?? 50)) {
     return apiError(406, 'Too many devices to return');
@@ -142,6 +66,17 @@ function serveDevices(state: State, url: URL, entry: RequestLogEntry, headers: R
   return { status: 200, body, headers };
 }
 
+/** The device as the details page shows it: `critical_status` is called `critical_issue` there. */
+function serveDetails(state: State, url: URL, entry: RequestLogEntry, headers: Record<string, string>): Reply {
+  if (!state.auth.accepts(url.searchParams.get('access_token'), performance.now())) return UNAUTHORIZED;
+  // opt=1 would look the value up as a MAC address, which the simulator does not do.
+  const opt = url.searchParams.get('opt') ?? '0';
+  const device = opt === '0' && entry.hwid !== undefined ? state.fleet.lookup(entry.hwid) : undefined;
+  if (!device) return apiError(404, 'Not found');
+  const renamed = Object.entries(device).map(([key, value]) => [key === 'critical_status' ? 'critical_issue' : key, value]);
+  return json(200, Object.fromEntries(renamed), headers);
+}
+
 async function serveToken(state: State, req: IncomingMessage): Promise<Reply> {
   const body = await readBody(req);
   if (!/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
@@ -150,9 +85,25 @@ async function serveToken(state: State, req: IncomingMessage): Promise<Reply> {
   return state.auth.issue(new URLSearchParams(body), performance.now());
 }
 
+function pathOf(pathname: string): RequestLogEntry['path'] {
+  if (pathname === DEVICES_PATH) return 'devices';
+  if (pathname === TOKEN_PATH) return 'token';
+  const rest = pathname.startsWith(DETAILS_PATH) ? pathname.slice(DETAILS_PATH.length) : '';
+  return rest !== '' && !rest.includes('/') ? 'details' : 'other';
+}
+
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function logArrival(state: State, url: URL): RequestLogEntry {
-  const path = url.pathname === DEVICES_PATH ? 'devices' : url.pathname === TOKEN_PATH ? 'token' : 'other';
+  const path = pathOf(url.pathname);
   const entry: RequestLogEntry = { at: performance.now(), path, status: 0 };
+  if (path === 'details') entry.hwid = decodedSegment(url.pathname.slice(DETAILS_PATH.length));
   const limit = path === 'devices' ? intParam(url, 'limit') : undefined;
   const page = path === 'devices' ? intParam(url, 'page') : undefined;
   if (limit !== undefined) entry.limit = limit;
@@ -164,22 +115,25 @@ function logArrival(state: State, url: URL): RequestLogEntry {
 async function handle(state: State, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator.invalid');
   const entry = logArrival(state, url);
-  const counted = entry.path === 'devices' || (entry.path === 'token' && state.options.countTokenRequests !== false);
+  const counted = entry.path === 'devices' || entry.path === 'details' || (entry.path === 'token' && state.options.countTokenRequests !== false);
   const rate = counted ? state.rate.arrive(entry.at) : null;
   if (rate?.retryMs !== undefined) {
     const headers = rateHeaders(state, rate.limit, 0, rate.retryMs);
     return respond(state, res, entry, { ...RATE_LIMITED, headers });
   }
   const fault = takeFault(state, entry);
-  if (fault && fault.kind !== 'delay') return applyFault(state, res, entry, fault);
-  if (fault) await wait(state, fault.delayMs ?? 0);
+  if (fault && replacesReply(fault)) return applyFault(state, res, entry, fault);
+  if (fault?.kind === 'delay') await wait(state, fault.delayMs ?? 0);
   if (entry.path === 'other') return respond(state, res, entry, apiError(404, 'Not found'));
-  if (req.method !== (entry.path === 'devices' ? 'GET' : 'POST')) {
+  if (req.method !== (entry.path === 'token' ? 'POST' : 'GET')) {
     return respond(state, res, entry, apiError(405, 'Method not allowed'));
   }
-  const reply = entry.path === 'token'
-    ? await serveToken(state, req)
-    : serveDevices(state, url, entry, rate ? rateHeaders(state, rate.limit, rate.remaining) : {});
+  const headers = rate ? rateHeaders(state, rate.limit, rate.remaining) : {};
+  let reply: Reply;
+  if (entry.path === 'token') reply = await serveToken(state, req);
+  else if (entry.path === 'details') reply = serveDetails(state, url, entry, headers);
+  else reply = serveDevices(state, url, entry, headers);
+  if (fault?.kind === 'short' && entry.path === 'devices') reply = shortenPage(reply, fault.drop ?? 1);
   return respond(state, res, entry, reply);
 }
 
@@ -233,9 +187,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     list: (order = 'asc') => state.fleet.list(order),
     addDevices: (n) => state.fleet.add(n),
     removeDevices: (n) => state.fleet.remove(n),
+    hideDevices: (n) => state.fleet.hide(n),
     changeDevices: (n) => state.fleet.change(n),
     setDevices: (devices) => state.fleet.replace(devices),
-    injectFault: (fault) => void state.faults.push({ ...fault }),
+    injectFault: (fault) => {
+      checkFault(fault);
+      state.faults.push({ ...fault });
+    },
     onPage: (hook) => void (state.pageHook = hook),
     revokeTokens: () => state.auth.revoke(),
     setRateLimit: (limit) => void (state.rate.rule = limit),

@@ -1,16 +1,30 @@
 /** The simulator's public types: its options, its request log and its control surface. */
 import type { ListOrder, RawDevice } from './devices.ts';
 
+/**
+ * One misbehaviour, served instead of (or, for `short`, on top of) the normal reply:
+ * - `status`: that status, with `body`/`headers` or a `{result, msg}` body; `garbage`: 200 with `body` (HTML by default)
+ * - `reset`: the connection is reset before any response; `delay`: served normally `delayMs` later
+ * - `short`: a devices page with its last `drop` devices left out (a truncated page)
+ * - `empty`: 200 with `[]`
+ * - `gzip-bomb`: 200, `content-encoding: gzip`, a small body that inflates to `bytes` bytes
+ * - `oversized`: 200 with a `bytes`-byte body, streamed in chunks
+ * The two large bodies are valid JSON (`[`, spaces, `]`: an empty list) so only a size limit stops them.
+ */
 export interface Fault {
   /** Which requests it applies to. Omitted fields match anything. */
-  match?: { path?: 'devices' | 'token'; page?: number };
+  match?: { path?: 'devices' | 'token' | 'details'; page?: number; hwid?: string };
   /** How many matching requests it affects (default 1). */
   times?: number;
-  kind: 'status' | 'reset' | 'garbage' | 'delay';
+  kind: 'status' | 'reset' | 'garbage' | 'delay' | 'short' | 'empty' | 'gzip-bomb' | 'oversized';
   status?: number;
   headers?: Record<string, string>;
   body?: string;
   delayMs?: number;
+  /** `short`: devices left off the end of the page (default 1). */
+  drop?: number;
+  /** `gzip-bomb`: size after inflating; `oversized`: size of the body. At least 2. */
+  bytes?: number;
 }
 export interface RateLimit { limit: number; windowMs: number }
 export interface SimulatorOptions {
@@ -18,7 +32,8 @@ export interface SimulatorOptions {
   /**
    * Generate each page's devices from (seed, index) instead of keeping the list in memory, so a
    * million-device account starts at once. The list is then fixed: addDevices, removeDevices,
-   * changeDevices and setDevices throw. Devices differ from the default fleet's for the same seed.
+   * changeDevices, hideDevices and setDevices throw. Devices differ from the default fleet's for the
+   * same seed. Device Details works: the hwid encodes the device's index.
    */
   staticFleet?: boolean;
   seed?: number;
@@ -41,9 +56,11 @@ export interface SimulatorOptions {
 /** `status` 0: no response was written (a `reset` fault, or still in flight). */
 export interface RequestLogEntry {
   at: number;
-  path: 'devices' | 'token' | 'other';
+  path: 'devices' | 'details' | 'token' | 'other';
   page?: number;
   limit?: number;
+  /** `details`: the hwid asked about, decoded. */
+  hwid?: string;
   status: number;
 }
 export interface Simulator {
@@ -57,10 +74,19 @@ export interface Simulator {
   list(order?: ListOrder): RawDevice[];
   addDevices(n: number): string[];
   removeDevices(n: number): string[];
+  /**
+   * Archives n devices: they leave the list, but Device Details still answers 200 for them (as
+   * the real API may for archived devices). Returns their hwids. Removed devices answer 404.
+   */
+  hideDevices(n: number): string[];
   changeDevices(n: number): string[];
-  /** Replaces the list; `devices[0]` counts as the oldest enrolment. */
+  /** Replaces the list, and forgets hidden devices; `devices[0]` counts as the oldest enrolment. */
   setDevices(devices: RawDevice[]): void;
   injectFault(fault: Fault): void;
+  /**
+   * Called after a devices page is cut, before its reply is sent: change the list here
+   * (removeDevices, addDevices, setDevices) to make it shift while a client reads it.
+   */
   onPage(hook: ((page: number) => void) | null): void;
   revokeTokens(): void;
   setRateLimit(limit: RateLimit | null): void;

@@ -35,6 +35,7 @@ export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOpt
     size,
     add: immutable('add devices'),
     remove: immutable('remove devices'),
+    hide: immutable('hide devices'),
     change: immutable('change devices'),
     replace: immutable('replace its devices'),
     list: (order) => range(0, size, order === 'des'),
@@ -42,6 +43,14 @@ export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOpt
       if (order === 'asc') return JSON.stringify(range(Math.min(offset, size), Math.min(offset + limit, size), false));
       const end = Math.max(0, size - offset);
       return JSON.stringify(range(Math.max(0, end - limit), end, true));
+    },
+    lookup(hwid) {
+      // The suffix names the index; regenerating that device tells whether the rest matches too.
+      const suffix = hwid.slice(-INDEX_CHARS);
+      const index = /^[0-9A-Z]+$/.test(suffix) ? parseInt(suffix, 36) : size;
+      if (index >= size) return undefined;
+      const candidate = device(index);
+      return candidate.hwid === hwid ? candidate : undefined;
     },
   };
 }

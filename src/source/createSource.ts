@@ -7,7 +7,7 @@ import { createRateLimiter, type RateLimiter } from './rateLimiter.ts';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './retryPolicy.ts';
 import { createRequestStats, createSender, type RequestStats } from './sender.ts';
 import { createOAuthTokenProvider, createStaticToken } from './tokenProvider.ts';
-import { gotTransport, type Transport } from './transport.ts';
+import { createGotTransport, DEFAULT_MAX_RESPONSE_BYTES, type Transport } from './transport.ts';
 
 export interface Source {
   api: DevicesApi;
@@ -18,6 +18,12 @@ export interface Source {
   prefetch: number;
 }
 
+/**
+ * What the source reads of `Config['api']`. The response limit may be left out (tests and
+ * benchmarks build this by hand); the insecure-URL flags are the CLI's concern, not the source's.
+ */
+export type SourceConfig = Omit<Config['api'], 'maxResponseBytes' | 'allowInsecure' | 'insecure'> & { maxResponseBytes?: number };
+
 export interface SourceDeps {
   clock: Clock;
   logger: Logger;
@@ -27,11 +33,11 @@ export interface SourceDeps {
 }
 
 /** Wires the API side from configuration: limiter → sender (retries) → token → devices API. */
-export function createSource(config: Config['api'], deps: SourceDeps): Source {
+export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   const stats = createRequestStats();
   const limiter = deps.limiter ?? createRateLimiter({ limit: config.rateLimit, windowMs: config.rateWindowMs });
   const send = createSender({
-    transport: deps.transport ?? gotTransport,
+    transport: deps.transport ?? createGotTransport({ maxResponseBytes: config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
     limiter,
     clock: deps.clock,
     logger: deps.logger,

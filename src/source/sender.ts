@@ -6,7 +6,7 @@ import type { RateLimiter } from './rateLimiter.ts';
 import {
   backoffDelay, isRetryableNetworkCode, isRetryableStatus, serverRetryDelay, type BackoffOptions,
 } from './retryPolicy.ts';
-import type { HttpRequest, HttpResponse, Transport } from './transport.ts';
+import { ResponseTooLargeError, type HttpRequest, type HttpResponse, type Transport } from './transport.ts';
 
 export interface RequestStats {
   requests: number;
@@ -57,6 +57,12 @@ export function createSender(deps: SenderDeps): Send {
       } catch (err) {
         permit.answered();
         if (signal?.aborted) throw signal.reason;
+        // The same request would bring the same body: retrying only spends the rate limit.
+        if (err instanceof ResponseTooLargeError) {
+          throw new ApiError('API_RESPONSE_TOO_LARGE',
+            `${ctx.what}: response larger than ${err.limitBytes} bytes (raise METAACCESS_MAX_RESPONSE_BYTES if the API really sends that much)`,
+            { page: ctx.page, attempts: attempt });
+        }
         const code = (err as { code?: string }).code;
         if (!isRetryableNetworkCode(code) || attempt > deps.maxRetries) {
           throw new ApiError('API_NETWORK', `${ctx.what} failed: ${code ?? 'network error'}`, { page: ctx.page, attempts: attempt },

@@ -56,6 +56,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url: sim.url,
     credentials: { kind: 'token', accessToken: TEST_TOKEN },
     rateLimit: 1000, rateWindowMs: 1000, pageSize: 50, timeoutMs: 5000, maxRetries: 5,
+    maxResponseBytes: 16 * 1024 * 1024, allowInsecure: false, insecure: false,
     ...options.api,
   };
   const makeSource = () => createSource(apiConfig, { clock: systemClock, logger, backoff: { baseMs: 5, capMs: 40 } });
