@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_JSON_DEPTH, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt, toStorableString, toText,
-  toTimestamp,
+  isStorableString, MAX_JSON_DEPTH, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt, toStorableString,
+  toText, toTimestamp,
 } from './coerce.ts';
 
 describe('toStorableString', () => {
@@ -10,6 +10,19 @@ describe('toStorableString', () => {
     expect(toStorableString('x\ud800y')).toBe('x\uFFFDy');
     expect(toStorableString('\udc00')).toBe('\uFFFD');
     expect(toStorableString('emoji 😀 ok')).toBe('emoji 😀 ok');
+  });
+});
+
+describe('isStorableString', () => {
+  it.each([
+    ['plain text', 'host-1', true],
+    ['a surrogate pair', 'a\u{1F600}b', true],
+    ['a NUL character', 'a\u0000', false],
+    ['a lone high surrogate', 'a\ud800b', false],
+    ['a lone low surrogate at the start', '\udc00a', false],
+    ['a reversed pair', '\ude00\ud83d', false],
+  ])('%s → %s', (_label, text, storable) => {
+    expect(isStorableString(text)).toBe(storable);
   });
 });
 

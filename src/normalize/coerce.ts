@@ -6,13 +6,20 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
 // Both are refused by PostgreSQL: text cannot hold NUL, jsonb rejects \u0000 and lone surrogates.
-const UNSTORABLE = /[\u0000\uD800-\uDFFF]/;
+// The first test is the quick one; a string it matches may hold only valid pairs (an emoji).
+const MAYBE_UNSTORABLE = /[\u0000\uD800-\uDFFF]/;
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const NUL = /\u0000/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Whether PostgreSQL text and jsonb hold `value` as it is (no NUL, no lone surrogate). */
+export function isStorableString(value: string): boolean {
+  return !MAYBE_UNSTORABLE.test(value) || !UNSTORABLE.test(value);
+}
+
 /** Removes NUL characters and replaces lone surrogates with U+FFFD (like `toWellFormed`). */
 export function toStorableString(value: string): string {
-  if (!UNSTORABLE.test(value)) return value;
+  if (isStorableString(value)) return value;
   return value.replace(NUL, '').replace(LONE_SURROGATE, '\uFFFD');
 }
 
@@ -212,7 +219,7 @@ export function toStorableJson(value: unknown): unknown {
 /** Whether sanitizeJson would return a value with the same JSON text (and no -0, which it makes 0). */
 function isStorableJson(value: unknown, depth: number): boolean {
   switch (typeof value) {
-    case 'string': return !UNSTORABLE.test(value);
+    case 'string': return isStorableString(value);
     case 'number': return Number.isFinite(value) && !Object.is(value, -0);
     case 'boolean': return true;
     case 'object': break;
@@ -227,7 +234,7 @@ function isStorableJson(value: unknown, depth: number): boolean {
   if (!isPlainObject(value)) return false;
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
-    if (UNSTORABLE.test(key) || !isStorableJson(value[key], depth + 1)) return false;
+    if (!isStorableString(key) || !isStorableJson(value[key], depth + 1)) return false;
   }
   // Symbol keys and non-enumerable properties would not be copied, but JSON.stringify skips them too.
   return true;

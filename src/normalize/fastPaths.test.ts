@@ -58,6 +58,12 @@ describe('toStorableJson', () => {
     expect(clean).toBeGreaterThanOrEqual(records.length - fixture('hostile-page.json').length);
   });
 
+  it('returns a record holding emoji itself: a valid surrogate pair needs no copy (found by a property test)', () => {
+    for (const record of [{ '\u{10000}': null, hwid: '!' }, { hwid: 'dev-1', hostname: "Thang's \u{1F4F1}", tags: ['\u{1F600}'] }]) {
+      expect(toStorableJson(record)).toBe(record);
+    }
+  });
+
   it('copies whatever jsonb would refuse or JSON.stringify would change', () => {
     const dirty: unknown[] = [
       { a: 'nul\u0000' }, { 'k\u0000': 1 }, { a: ['\ud800'] }, { a: Number.NaN }, { a: -0 }, { a: undefined },

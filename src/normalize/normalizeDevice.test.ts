@@ -171,6 +171,22 @@ describe('hostile records', () => {
   });
 });
 
+describe('records that throw when read (never JSON; counterexamples from the property tests)', () => {
+  const throwing = (thrown: unknown) =>
+    Object.defineProperty({}, 'hwid', { enumerable: true, get: () => { throw thrown; } });
+
+  it('rejects one whose thrown value cannot be made a string, instead of throwing', () => {
+    expect(normalizeDevice(throwing(Object.create(null)))).toEqual({
+      ok: false, reason: 'record could not be normalized: unreadable error', raw: null,
+    });
+  });
+
+  it('gives a reason that text can store when the error message holds NUL or a lone surrogate', () => {
+    expect(normalizeDevice(throwing(new Error('\u0000')))).toMatchObject({ ok: false, reason: 'record could not be normalized: ' });
+    expect(normalizeDevice(throwing(new Error('\udfff')))).toMatchObject({ ok: false, reason: 'record could not be normalized: \uFFFD' });
+  });
+});
+
 describe('content hash', () => {
   const [win7] = fixture('vendor-example-page.json') as Record<string, unknown>[];
   const hashOf = (raw: unknown) => accepted(normalizeDevice(raw)).device.contentHash;

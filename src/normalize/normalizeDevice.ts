@@ -7,16 +7,14 @@ import {
   describeType, isPlainObject, ownField, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt,
   toStorableJson, toStorableString, toText, toTimestamp,
 } from './coerce.ts';
+import { readHwid } from './hwid.ts';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow, NormalizeResult } from './rows.ts';
 
-export const MAX_HWID_LENGTH = 256;
 /** `network_adapters.position` is a smallint; no real device comes near this many adapters. */
 export const MAX_ADAPTERS = 32_768;
 
 /** A device row before its hash, which also covers the OS and adapter rows. */
 export type DeviceFields = Omit<DeviceRow, 'contentHash'>;
-
-export type HwidResult = { ok: true; hwid: string } | { ok: false; reason: string };
 
 export function normalizeDevice(raw: unknown): NormalizeResult {
   try {
@@ -32,7 +30,16 @@ export function normalizeDevice(raw: unknown): NormalizeResult {
     return { ok: true, value: { device, os, adapters } };
   } catch (error) {
     // Unreachable for JSON input; a getter or Proxy from a non-JSON caller must not sink a run.
-    return reject(`record could not be normalized: ${error instanceof Error ? error.message : String(error)}`, raw);
+    return reject(`record could not be normalized: ${describeError(error)}`, raw);
+  }
+}
+
+/** The reason is stored as text, and whatever was thrown may itself throw when made a string. */
+function describeError(error: unknown): string {
+  try {
+    return toStorableString(error instanceof Error ? String(error.message) : String(error));
+  } catch {
+    return 'unreadable error';
   }
 }
 
@@ -44,27 +51,6 @@ function reject(reason: string, raw: unknown): NormalizeResult {
     // Keep the reason even when the record itself cannot be copied.
   }
   return { ok: false, reason, raw: storable };
-}
-
-/**
- * The identity is never altered beyond trimming: NUL or broken Unicode would have to be edited
- * away, and two different devices could then share one hwid, so such records are rejected.
- */
-export function readHwid(record: Record<string, unknown>): HwidResult {
-  const value = ownField(record, 'hwid');
-  if (value === undefined || value === null) return { ok: false, reason: 'missing hwid' };
-  let hwid: string;
-  if (typeof value === 'string') hwid = value.trim();
-  else if (typeof value === 'number' && Number.isFinite(value)) hwid = String(value);
-  else if (typeof value === 'number') return { ok: false, reason: `hwid is not a finite number (${value})` };
-  else return { ok: false, reason: `hwid is not a string (${describeType(value)})` };
-  if (hwid === '') return { ok: false, reason: 'hwid is empty' };
-  if (hwid.includes('\u0000')) return { ok: false, reason: 'hwid contains a NUL character' };
-  if (toStorableString(hwid) !== hwid) return { ok: false, reason: 'hwid is not valid Unicode (lone surrogate)' };
-  if ([...hwid].length > MAX_HWID_LENGTH) {
-    return { ok: false, reason: `hwid longer than ${MAX_HWID_LENGTH} characters` };
-  }
-  return { ok: true, hwid };
 }
 
 /** Counts of issues cannot be negative: a negative one is a sentinel or a bug, not a count. */
