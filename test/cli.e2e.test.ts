@@ -128,8 +128,13 @@ describe('demo on the embedded database', () => {
     const summary = JSON.parse(second.stdout);
     expect(summary).toMatchObject({ status: 'succeeded', devicesAdded: 6, devicesRemoved: 3 });
     expect(summary.devicesChanged).toBeGreaterThan(0);
-    // The embedded database is one process's at a time: the concurrent `runs` is refused, not let in to corrupt it.
-    expect(third.code).toBe(3);
-    expect(third.stderr).toMatch(/embedded database is in use/);
+    // The embedded database is one process's at a time: the concurrent `runs` waits for the lock
+    // (a holder that stops beating is taken over after ~10 s) and is either refused (exit 3) or
+    // let in only once the demo has let go (its run already succeeded) — never beside it.
+    if (third.code === 3) expect(third.stderr).toMatch(/embedded database is in use/);
+    else {
+      expect(third.code).toBe(0);
+      expect(third.stdout).toMatch(/\n2\s+succeeded\s+demo/);
+    }
   }, 240_000);
 });

@@ -1,51 +1,150 @@
 import pg from 'pg';
-import { LockHeldError } from '../lib/errors.ts';
-import type { Database } from './openDatabase.ts';
+import { LockHeldError, LockLostError, toDatabaseError } from '../lib/errors.ts';
+import { CONNECT_TIMEOUT_MS, connectFailure, type Database } from './openDatabase.ts';
 
 /** Advisory lock keys: 'meta' as an int, then one number per purpose. */
 const LOCK_NAMESPACE = 0x6d657461;
 export const RUN_LOCK = 1;
 export const MIGRATE_LOCK = 2;
 
+export const DEFAULT_PROBE_INTERVAL_MS = 5_000;
+/** The unlock and goodbye on release: a dead server must not hold up the end of a run. */
+const RELEASE_TIMEOUT_MS = 2_000;
+
 export interface HeldLock {
-  /** The connection holding the lock (session-level locks live as long as it does). */
-  client?: pg.Client;
+  /**
+   * Aborted, with a LockLostError as its reason, once the lock may be gone: another run may then
+   * start, so the holder must stop before it writes again. Never aborted by release().
+   */
+  lost: AbortSignal;
+  /** Gives the lock back and closes its connection. Never throws. */
   release(): Promise<void>;
+}
+
+export interface RunLockOptions {
+  /** How often the lock connection checks that it still holds the lock (default 5 s). */
+  probeIntervalMs?: number;
 }
 
 /**
  * One run at a time per database, across processes: a session-level advisory lock held on a
- * dedicated connection for the length of the run; a crashed process drops it with its socket.
- * PGlite is single-process and already guarded by its lock file.
+ * dedicated connection for the length of the run. The lock lives exactly as long as that session,
+ * so the session is watched: its 'error' and 'end', and a periodic probe of pg_locks. PGlite is
+ * single-process; its lock is the data directory's lock file, whose loss `lockLost` reports.
  */
-export async function tryAcquireRunLock(database: Database): Promise<HeldLock> {
-  if (database.kind === 'pglite' || !database.url) return { release: async () => undefined };
-  const client = await connect(database.url);
-  const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [LOCK_NAMESPACE, RUN_LOCK]);
-  if (!rows[0]?.ok) {
-    await client.end().catch(() => undefined);
-    throw new LockHeldError('another sync run holds the lock on this database');
+export async function tryAcquireRunLock(database: Database, options: RunLockOptions = {}): Promise<HeldLock> {
+  if (database.kind === 'pglite' || !database.url) {
+    return { lost: database.lockLost ?? new AbortController().signal, release: async () => undefined };
   }
+  const client = await connect(database.url, 'metaaccess-sync lock');
+  try {
+    await disableIdleTimeouts(client);
+    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [LOCK_NAMESPACE, RUN_LOCK]);
+    if (!rows[0]?.ok) throw new LockHeldError('another sync run holds the lock on this database');
+  } catch (err) {
+    await closeClient(client);
+    throw toDatabaseError(err) ?? err;
+  }
+  return watchLock(client, options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
+}
+
+/**
+ * The lock connection sits idle for most of a run: a server-side idle timeout (set on the role,
+ * the database or by a pooler-minded DBA) would end the session and free the lock mid-run.
+ */
+async function disableIdleTimeouts(client: pg.Client): Promise<void> {
+  try {
+    await client.query('set idle_session_timeout = 0');
+  } catch (err) {
+    // PostgreSQL before 14 has no idle_session_timeout (42704, unrecognized parameter): nothing to disable.
+    if ((err as { code?: unknown }).code !== '42704') throw err;
+  }
+  await client.query('set idle_in_transaction_session_timeout = 0');
+  await client.query('set statement_timeout = 0');
+}
+
+function watchLock(client: pg.Client, probeIntervalMs: number): HeldLock {
+  const controller = new AbortController();
+  let released = false;
+  let timer: NodeJS.Timeout | undefined;
+  const lose = (why: string, cause?: unknown) => {
+    if (released || controller.signal.aborted) return;
+    clearTimeout(timer);
+    controller.abort(new LockLostError(`the run lock was lost: ${why}; another run may start`, cause));
+  };
+  client.on('error', (err) => lose(toDatabaseError(err)?.message ?? err.message, err));
+  client.on('end', () => lose('its database connection closed'));
+  const probe = async () => {
+    const failure = await probeLock(client, Math.max(2 * probeIntervalMs, 1_000));
+    if (failure) lose(failure.why, failure.cause);
+    else if (!released && !controller.signal.aborted) schedule();
+  };
+  // One probe at a time, each after the last answered; unref'd, so it never keeps the process alive.
+  const schedule = () => {
+    timer = setTimeout(() => void probe(), probeIntervalMs);
+    timer.unref();
+  };
+  schedule();
   return {
-    client,
+    lost: controller.signal,
     release: async () => {
-      await client.query('select pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, RUN_LOCK]).catch(() => undefined);
-      await client.end().catch(() => undefined);
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      if (!controller.signal.aborted) {
+        await withTimeout(client.query('select pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, RUN_LOCK]), RELEASE_TIMEOUT_MS).catch(() => undefined);
+      }
+      await closeClient(client);
     },
   };
 }
 
+/** Undefined while this session still holds the lock; else why it may not. */
+async function probeLock(client: pg.Client, timeoutMs: number): Promise<{ why: string; cause?: unknown } | undefined> {
+  try {
+    const { rows } = await withTimeout(
+      client.query<{ held: boolean }>(
+        `select exists (select 1 from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2
+           and objsubid = 2 and pid = pg_backend_pid() and granted) as held`,
+        [LOCK_NAMESPACE, RUN_LOCK],
+      ),
+      timeoutMs,
+    );
+    return rows[0]?.held ? undefined : { why: 'this session no longer holds the advisory lock' };
+  } catch (err) {
+    return { why: `the lock check failed: ${toDatabaseError(err)?.message ?? (err as Error).message}`, cause: err };
+  }
+}
+
 /** Waits for the migration lock, so two processes starting at once migrate one after the other. */
 export async function acquireMigrationLock(url: string): Promise<pg.Client> {
-  const client = await connect(url);
+  const client = await connect(url, 'metaaccess-sync migrate');
   await client.query('select pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, MIGRATE_LOCK]);
   return client;
 }
 
-async function connect(url: string): Promise<pg.Client> {
-  // keepAlive: the lock lives as long as this idle connection; a silently dropped one would free it.
-  const client = new pg.Client({ connectionString: url, application_name: 'metaaccess-sync lock', keepAlive: true });
+async function connect(url: string, applicationName: string): Promise<pg.Client> {
+  // keepAlive: the lock lives as long as this mostly idle connection; the OS then notices a dead peer.
+  const client = new pg.Client({ connectionString: url, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // Without a listener, a dropped connection's 'error' event would crash the process.
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw connectFailure(url, err);
+  }
   return client;
+}
+
+/** end() waits for the server's goodbye, which a dead or unreachable server never sends. */
+async function closeClient(client: pg.Client): Promise<void> {
+  await withTimeout(client.end(), RELEASE_TIMEOUT_MS).catch(() => client.connection.stream.destroy());
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,9 +4,8 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { AppError } from '../lib/errors.ts';
-import { redactText } from '../lib/redact.ts';
-import { acquireFileLock } from './fileLock.ts';
+import { AppError, DatabaseError } from '../lib/errors.ts';
+import { acquireFileLock, type FileLockOptions } from './fileLock.ts';
 import * as schema from './schema.ts';
 
 /** node-postgres for PostgreSQL, PGlite's own driver for the embedded database: one query API. */
@@ -21,21 +20,37 @@ export interface Database {
   url?: string;
   /** For PGlite: runs drizzle's migrator with its own driver. */
   migrateWith?: (config: { migrationsFolder: string; migrationsSchema: string; migrationsTable: string }) => Promise<void>;
+  /** For PGlite: aborted (with a LockLostError) when the data directory's lock file is compromised. */
+  lockLost?: AbortSignal;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
   url?: string;
   pgliteDir: string;
+  /** For PGlite: heartbeat and staleness of the data directory's lock (tests shorten them). */
+  fileLock?: FileLockOptions;
 }
+
+/** A refused or silent server fails the run in seconds, not after the OS gives up (minutes). */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 /** PostgreSQL when a URL is given, else embedded PGlite — one node-postgres code path for both. */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url) : openPglite(options.pgliteDir);
+  return options.url ? openPostgres(options.url) : openPglite(options.pgliteDir, options.fileLock);
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'metaaccess-sync' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    application_name: 'metaaccess-sync',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A failover can leave sockets half-open; keepalive lets the OS notice instead of waiting forever.
+    keepAlive: true,
+    // Listens for 'error' from birth: a checked-out client (inside a transaction) has no pool listener.
+    Client: ReportingClient,
+  });
   // An idle client losing its connection must not crash the worker; the next query reports it.
   pool.on('error', () => undefined);
   try {
@@ -43,14 +58,27 @@ async function openPostgres(url: string): Promise<Database> {
     client.release();
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new AppError('DB_UNREACHABLE', `cannot connect to DATABASE_URL: ${redactText((err as Error).message)}`, { cause: err });
+    throw connectFailure(url, err);
   }
   return { db: drizzle(pool, { schema }), kind: 'postgres', url, close: () => pool.end() };
 }
 
-async function openPglite(dir: string): Promise<Database> {
+/** Any failure to open a connection: refused, unresolvable, silent, or turned away by the server. */
+export function connectFailure(url: string, err: unknown): DatabaseError {
+  const e = err as { message?: string; code?: string; errors?: Array<{ message?: string }> };
+  // Node 20 tries each address of a host name and then reports an AggregateError with an empty message.
+  const said = e.message || e.errors?.[0]?.message || e.code || String(err);
+  // pg's own words for a silent server ("timeout expired") do not say how long it waited.
+  const reason = /timeout/i.test(said) ? `${said} (no answer within ${CONNECT_TIMEOUT_MS / 1000} s)` : said;
+  // Turned away by the server (bad password, no such database, too many clients): its SQLSTATE says which.
+  const sqlstate = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+  const message = `cannot connect to DATABASE_URL ${describeUrl(url)}: ${reason}${sqlstate ? ` (SQLSTATE ${sqlstate})` : ''}`;
+  return new DatabaseError('DB_UNREACHABLE', message, { cause: err, ...(sqlstate ? { sqlstate } : {}) });
+}
+
+async function openPglite(dir: string, lockOptions?: FileLockOptions): Promise<Database> {
   const dataDir = resolve(dir);
-  const release = acquireFileLock(`${dataDir}.lock`);
+  const lock = await acquireFileLock(`${dataDir}.lock`, lockOptions);
   try {
     mkdirSync(dataDir, { recursive: true });
     // Loaded only when used: the WASM engine costs time and memory a PostgreSQL user never needs.
@@ -61,18 +89,67 @@ async function openPglite(dir: string): Promise<Database> {
     return {
       db: drizzlePglite(pglite, { schema }) as unknown as Db,
       kind: 'pglite',
+      lockLost: lock.lost,
       migrateWith: async (config) => {
         const { migrate } = await import('drizzle-orm/pglite/migrator');
         await migrate(drizzlePglite(pglite), config);
       },
       close: async () => {
         await pglite.close();
-        release();
+        await lock.release();
       },
     };
   } catch (err) {
-    release();
+    await lock.release();
     throw new AppError('DB_OPEN_FAILED', `cannot open the embedded database in ${dataDir}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * A pg client that is never without an 'error' listener: pg emits 'error' when a client's socket
+ * dies, and the pool listens only while the client is idle, so a connection dropped inside a
+ * transaction would crash the process. It also keeps what PostgreSQL said when it closed the
+ * connection (e.g. 57P01 "terminating connection due to administrator command"), and statements
+ * that fail afterwards (drizzle's ROLLBACK) report that instead of "... is not queryable".
+ */
+export class ReportingClient extends pg.Client {
+  #closedWith: unknown;
+
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', (err) => {
+      if (isServerFatal(err)) this.#closedWith ??= err;
+    });
+  }
+
+  // any: forwards every one of pg's overloads (promise, callback, submittable) unchanged.
+  override query(...args: any[]): any {
+    const result = (super.query as (...a: unknown[]) => unknown).apply(this, args);
+    if (!(result instanceof Promise)) return result;
+    return result.catch((err: unknown) => {
+      if (isServerFatal(err)) this.#closedWith ??= err;
+      else if (this.#closedWith !== undefined && typeof (err as { severity?: unknown }).severity !== 'string') throw this.#closedWith;
+      throw err;
+    });
+  }
+}
+
+/** PostgreSQL ends the session after a FATAL (or PANIC) error: everything after it fails for that reason. */
+function isServerFatal(err: unknown): boolean {
+  const severity = (err as { severity?: unknown } | null)?.severity;
+  return severity === 'FATAL' || severity === 'PANIC';
+}
+
+/** The connection string as an operator may see it: no password, in the userinfo or the query. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    u.searchParams.delete('password');
+    u.searchParams.delete('sslpassword');
+    return u.toString();
+  } catch {
+    return '(not a URL)';
   }
 }
 
