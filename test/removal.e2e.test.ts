@@ -72,17 +72,18 @@ describe('removal', () => {
     expect(third.counters.requests).toBeLessThanOrEqual(firstRunRequests);
   });
 
-  it('the guard keeps every device when a run sees too few of them', async () => {
+  it('the guard keeps every device when a run sees too few of them, and the run ends incomplete', async () => {
     h = await t.start({ simulator: { devices: 200, seed: 23 } });
     expect((await h.sync()).status).toBe('succeeded');
     h.sim.setDevices(h.sim.list().slice(0, 60));
     const run = await h.sync();
-    expect(run.status).toBe('succeeded');
+    expect(run.status).toBe('incomplete');
     expect(run.counters.devicesRemoved).toBe(0);
     expect(run.notes).toMatch(/removal guard/);
     expect(await removedHwids()).toEqual([]);
-    const [row] = await rows<{ notes: string }>(sql`select notes from metaaccess.sync_runs where id = ${run.runId}`);
+    const [row] = await rows<{ notes: string; status: string }>(sql`select notes, status from metaaccess.sync_runs where id = ${run.runId}`);
     expect(row!.notes).toMatch(/removal guard/);
+    expect(row!.status).toBe('incomplete');
     // A run that looked truncated adds nothing to the trend: the day keeps the full run's figures.
     const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots where run_id = ${run.runId}`);
     expect(snaps[0]!.n).toBe(0);
@@ -104,7 +105,7 @@ describe('removal', () => {
 });
 
 describe('run bookkeeping', () => {
-  it('discards its results when another process marked the run abandoned meanwhile', async () => {
+  it('stops writing and fails LOCK_LOST when another process marked the run abandoned meanwhile', async () => {
     h = await t.start({ simulator: { devices: 300, seed: 26 }, api: { rateLimit: 1, rateWindowMs: 5 } });
     h.sim.onPage((page) => {
       // Another worker, believing this run dead, takes over and marks it abandoned.
@@ -112,11 +113,15 @@ describe('run bookkeeping', () => {
     });
     const run = await h.sync();
     expect(run.status).toBe('failed');
-    expect(run.errorCode).toBe('RUN_TAKEN_OVER');
+    expect(run.errorCode).toBe('LOCK_LOST');
     const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots`);
     expect(snaps[0]!.n).toBe(0);
-    const [row] = await rows<{ status: string }>(sql`select status from metaaccess.sync_runs where id = ${run.runId}`);
-    expect(row!.status).toBe('abandoned');
+    // The row says what happened, from the run that knows: it lost its lock.
+    const [row] = await rows<{ status: string; error_code: string }>(sql`select status, error_code from metaaccess.sync_runs where id = ${run.runId}`);
+    expect(row).toEqual({ status: 'failed', error_code: 'LOCK_LOST' });
+    // The fence: no page is stored once the run is no longer `running`.
+    const [stored] = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices where last_run_id = ${run.runId}`);
+    expect(stored!.n).toBeLessThanOrEqual(4 * 50);
   });
 
   it('continues the rate window of the previous run instead of starting a fresh one', async () => {

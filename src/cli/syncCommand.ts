@@ -26,7 +26,8 @@ Options:
   --json   print the run summary as JSON to stdout
 
 Exit codes: 0 succeeded, 1 failed, 2 bad configuration, 3 another run holds the lock,
-130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
+4 incomplete (the list looked truncated: nothing was removed and no snapshot added; see the
+run's notes), 130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
 `,
   async run(args, ctx) {
     const flags = parseFlags(args, { json: { type: 'boolean' } });
@@ -39,6 +40,7 @@ Exit codes: 0 succeeded, 1 failed, 2 bad configuration, 3 another run holds the 
 
 export async function syncOnce(config: Config, database: Database, logger: Logger, ctx: CliContext, trigger: string): Promise<RunSummary> {
   logger.info('database', { database: describeDatabase(config) });
+  if (config.api.insecure) logger.warn('METAACCESS_URL is plain http:// to a host that is not loopback (METAACCESS_ALLOW_INSECURE=true): the access token and client secret travel unencrypted');
   const source = createSource(config.api, { clock: systemClock, logger });
   const summary = await runSync({
     database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
@@ -53,9 +55,10 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
   return summary;
 }
 
-/** 0 succeeded, 1 failed; a run stopped by a signal is not a success: 128 + the signal number. */
+/** 0 succeeded, 4 incomplete, 1 failed; a run stopped by a signal is not a success: 128 + the signal number. */
 export function exitCodeOf(summary: RunSummary, signal: AbortSignal): number {
   if (summary.status === 'succeeded') return 0;
+  if (summary.status === 'incomplete') return 4;
   if (summary.status === 'cancelled') return (signal.reason as { signal?: string } | undefined)?.signal === 'SIGINT' ? 130 : 143;
   return 1;
 }

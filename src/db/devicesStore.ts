@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, isNull, ne, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, getTableColumns, isNull, ne, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow } from '../normalize/rows.ts';
 import { queryRows, type Executor } from './openDatabase.ts';
@@ -175,33 +175,63 @@ export async function countPresentDevices(db: Executor): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Present devices this run has not seen (yet). */
-export async function selectMissingHwids(db: Executor, runId: number): Promise<string[]> {
-  const rows = await db.select({ hwid: devices.hwid }).from(devices)
-    .where(and(isNull(devices.removedAt), ne(devices.lastRunId, runId)));
-  return rows.map((r) => r.hwid);
+/** A present device this run has not seen (yet), with what earlier runs found about it. */
+export interface MissingDevice {
+  hwid: string;
+  /** Complete runs in a row whose list did not show it, before this one. */
+  missedRuns: number;
+  /** Device Details found it during that streak (the list hides it, the account still has it). */
+  lookupFound: boolean;
 }
 
-export async function countMissingDevices(db: Executor, runId: number): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(devices).where(and(isNull(devices.removedAt), ne(devices.lastRunId, runId)));
-  return row?.n ?? 0;
+/** Present devices the run has not seen, those missed longest first. */
+export async function selectMissingDevices(db: Executor, runId: number): Promise<MissingDevice[]> {
+  const rows = await db.select({ hwid: devices.hwid, missedRuns: devices.missedRuns, lookupFoundAt: devices.lookupFoundAt }).from(devices)
+    .where(and(isNull(devices.removedAt), ne(devices.lastRunId, runId)))
+    .orderBy(desc(devices.missedRuns), devices.hwid);
+  return rows.map((r) => ({ hwid: r.hwid, missedRuns: r.missedRuns, lookupFound: r.lookupFoundAt !== null }));
+}
+
+/** How the devices a complete run missed are judged. */
+export interface RemovalRule {
+  /** Device Details answered 404: removed now. */
+  gone: string[];
+  /** Device Details still found them: kept, unless the list has not shown them for `archiveAtMisses` runs. */
+  found: string[];
+  /** Misses at which a device that no lookup found in its streak is removed (1: now; 2: next run too). */
+  removeAtMisses: number;
+  archiveAtMisses: number;
+  /** Seen by the run, though no row carries its id (its record was rejected): not missing. */
+  exclude: string[];
 }
 
 /**
- * Counts one more miss for every present device the run did not see, and marks removed those
- * that reached `removeAtMisses` (1 after a recheck, 2 for next-run confirmation).
+ * Counts one more miss for every present device the run did not see and marks removed those the
+ * rule condemns. Returns how many were removed, and which of them Device Details still found
+ * (archived: the list has stopped showing them).
  */
-export async function markMissingDevices(db: Executor, runId: number, now: Date, removeAtMisses: number): Promise<number> {
-  const rows = await queryRows<{ removed: number }>(db, sql`
+export async function markMissingDevices(db: Executor, runId: number, now: Date, rule: RemovalRule): Promise<{ removed: number; archived: string[] }> {
+  const at = now.toISOString();
+  // sql.param: drizzle would spread a bare array into a list of parameters.
+  const gone = sql`${devices.hwid} = any(${sql.param(rule.gone)}::text[])`;
+  const found = sql`${devices.hwid} = any(${sql.param(rule.found)}::text[])`;
+  const rows = await queryRows<{ removed: number; archived: string[] }>(db, sql`
     with missed as (
       update ${devices}
       set missed_runs = ${devices.missedRuns} + 1,
-          removed_at = case when ${devices.missedRuns} + 1 >= ${removeAtMisses} then ${now.toISOString()}::timestamptz end
-      where ${devices.removedAt} is null and ${devices.lastRunId} <> ${runId}
-      returning removed_at
+          lookup_found_at = case when ${found} then ${at}::timestamptz else ${devices.lookupFoundAt} end,
+          removed_at = case
+            when ${gone} then ${at}::timestamptz
+            when ${found} then case when ${devices.missedRuns} + 1 >= ${rule.archiveAtMisses} then ${at}::timestamptz end
+            when ${devices.lookupFoundAt} is null and ${devices.missedRuns} + 1 >= ${rule.removeAtMisses} then ${at}::timestamptz
+          end
+      where ${devices.removedAt} is null and ${devices.lastRunId} <> ${runId} and not ${devices.hwid} = any(${sql.param(rule.exclude)}::text[])
+      returning ${devices.hwid} as hwid, removed_at, ${found} as found
     )
-    select count(*) filter (where removed_at is not null)::int as removed from missed`);
-  return Number(rows[0]?.removed ?? 0);
+    select count(*) filter (where removed_at is not null)::int as removed,
+      coalesce(array_agg(hwid order by hwid) filter (where removed_at is not null and found), '{}') as archived
+    from missed`);
+  return { removed: Number(rows[0]?.removed ?? 0), archived: rows[0]?.archived ?? [] };
 }
 
 export async function selectDeviceByHwid(db: Executor, hwid: string) {

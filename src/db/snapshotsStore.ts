@@ -14,6 +14,14 @@ function fingerprint(d: SQL, o: SQL): SQL {
 }
 
 /**
+ * The devices a run accounts for: those its list showed, and those a Device Details lookup of
+ * this run found although the list did not (a page left them out; they stay present).
+ */
+function inRun(d: SQL, runId: number, capturedAt: Date): SQL {
+  return sql`(${d}.last_run_id = ${runId} or (${d}.removed_at is null and ${d}.lookup_found_at = ${capturedAt.toISOString()}::timestamptz))`;
+}
+
+/**
  * The snapshot of a run is taken from the current tables when it succeeds, in the same
  * transaction that marks it succeeded: a run that fails, is cancelled or dies leaves none. That
  * single insert per run is also what keeps (run_id, device_id) unique: `snapshots` has no key.
@@ -30,7 +38,7 @@ export async function insertRunSnapshots(db: Executor, runId: number, capturedAt
       select d.id, d.last_seen, ${fp} as fp, d.status, d.critical_status, d.exempt, d.active, d.total_issue,
         d.total_critical_issue, d.agent_version, o.name, o.version
       from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
-      where d.last_run_id = ${runId}),
+      where ${inRun(sql.raw('d'), runId, capturedAt)}),
     new_profiles as (
       insert into ${snapshotProfiles} (fingerprint, status, critical_status, exempt, active, total_issue, total_critical_issue,
         agent_version, os_name, os_version)
@@ -61,7 +69,7 @@ export async function upsertComplianceDaily(db: Executor, runId: number, started
     select (${startedAt.toISOString()}::timestamptz at time zone ${timezone})::date, ${runId}, ${capturedAt.toISOString()}::timestamptz,
       count(*), count(*) filter (where status = 0), count(*) filter (where status = 1), count(*) filter (where status = 3),
       count(*) filter (where critical_status = 1), count(*) filter (where exempt), count(*) filter (where active)
-    from ${devices} where last_run_id = ${runId}
+    from ${devices} d where ${inRun(sql.raw('d'), runId, capturedAt)}
     on conflict (day) do update set run_id = excluded.run_id, captured_at = excluded.captured_at, devices = excluded.devices,
       compliant = excluded.compliant, non_compliant = excluded.non_compliant, in_progress = excluded.in_progress,
       critical = excluded.critical, exempt = excluded.exempt, active = excluded.active`);

@@ -1,5 +1,5 @@
 import type { RemovalConfirm } from '../config/config.ts';
-import { markMissingDevices, countPresentDevices, selectMissingHwids } from '../db/devicesStore.ts';
+import { countPresentDevices, markMissingDevices, selectMissingDevices } from '../db/devicesStore.ts';
 import { tryAcquireRunLock } from '../db/locks.ts';
 import type { Database } from '../db/openDatabase.ts';
 import { ensureSnapshotPartitions } from '../db/partitions.ts';
@@ -9,14 +9,15 @@ import {
 } from '../db/runs.ts';
 import { insertRunSnapshots, upsertComplianceDaily } from '../db/snapshotsStore.ts';
 import type { Clock } from '../lib/clock.ts';
-import { AppError, errorCode, errorMessage } from '../lib/errors.ts';
+import { errorCode, errorMessage, LockLostError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { redactText, truncate } from '../lib/redact.ts';
 import type { Source } from '../source/createSource.ts';
-import { hwidKey, iterateDevicePageGroups, type PageBatch } from '../source/pager.ts';
+import { hwidKey } from '../normalize/hwid.ts';
+import { iterateDevicePageGroups, type PageBatch } from '../source/pager.ts';
 import { createSeenKeys, type SeenKeys } from '../source/seenKeys.ts';
+import { ARCHIVE_AT_MISSES, confirmRemovals, type RemovalDecision } from './confirmRemovals.ts';
 import { createProgress } from './progress.ts';
-import { evaluateRemovalGuard } from './removalGuard.ts';
 import { mergePrepared, preparePages, writePages, type PreparedPages } from './storePages.ts';
 import { createWriteBehind } from './writeBehind.ts';
 
@@ -62,6 +63,10 @@ interface RunState {
   notes: string[];
   waitedBefore: number;
   limiter: Source['limiter'];
+  /** The page that ended the list in the first read. */
+  endPage?: number;
+  /** Aborted when the run lock is lost: nothing more may be written or requested. */
+  lockLost: AbortSignal;
 }
 
 /**
@@ -77,11 +82,15 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
     const abandonedRuns = await markAbandonedRuns(db, startedAt);
     // Runs share the account's budget: carry on the window where the last run (maybe another process) left it.
     deps.source.limiter.preload(await selectLastRequestTimes(db));
+    // A run that died (or lost its lock) may have sent requests it never recorded: count its
+    // window as full rather than meet its last requests with a burst.
+    if (abandonedRuns.length) deps.source.limiter.preload(Array.from({ length: deps.source.limiter.limit }, () => deps.clock.now()));
     const runId = await insertRun(db, deps.trigger, startedAt);
     const logger = deps.logger.child({ runId });
     if (abandonedRuns.length) logger.warn('marked runs abandoned', { abandonedRuns });
     const state: RunState = {
-      runId, startedAt, counters: emptyCounters(), seen: createSeenKeys(), rejectedKeys: new Set(), notes: [], waitedBefore: deps.source.limiter.waitedMs, limiter: deps.source.limiter,
+      runId, startedAt, counters: emptyCounters(), seen: createSeenKeys(), rejectedKeys: new Set(), notes: [],
+      waitedBefore: deps.source.limiter.waitedMs, limiter: deps.source.limiter, lockLost: lock.lost,
     };
     const requestsBefore = { ...deps.source.stats };
     const syncStats = () => {
@@ -89,43 +98,60 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
       state.counters.retries = deps.source.stats.retries - requestsBefore.retries;
       state.counters.rateLimited = deps.source.stats.rateLimited - requestsBefore.rateLimited;
     };
+    // A lost lock stops the run's requests at once, like a stop signal (but is recorded as a failure).
+    const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
+    const runDeps = { ...deps, logger, signal };
     try {
-      await executeRun({ ...deps, logger }, state, syncStats);
-      return summary(state, 'succeeded', new Date(deps.clock.now()), abandonedRuns);
+      const status = await executeRun(runDeps, state, syncStats);
+      return summary(state, status, new Date(deps.clock.now()), abandonedRuns);
     } catch (err) {
       syncStats();
-      return await recordFailure({ ...deps, logger }, state, err, abandonedRuns);
+      return await recordFailure(runDeps, state, lock.lost.aborted ? lock.lost.reason : err, abandonedRuns, deps.signal);
     }
   } finally {
     await lock.release();
   }
 }
 
-async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void): Promise<void> {
+async function executeRun(deps: SyncDeps, state: RunState, syncStats: () => void): Promise<'succeeded' | 'incomplete'> {
   const { db } = deps.database;
   const previous = await selectLastSucceededRun(db);
   const presentBefore = await countPresentDevices(db);
   deps.logger.info('sync started', { trigger: deps.trigger, expectedDevices: previous?.devicesSeen ?? null, presentDevices: presentBefore });
-  await readPass(deps, state, syncStats, { expected: previous?.devicesSeen ?? null });
+  const expectedLastPage = previous ? (previous.endPage ? previous.endPage - 1 : Math.ceil(previous.devicesSeen / deps.source.pageSize)) : undefined;
+  await readPass(deps, state, syncStats, { expected: previous?.devicesSeen ?? null, expectedLastPage });
   deps.terminal?.write('\n');
-  const removeAt = await confirmRemovals(deps, state, syncStats, presentBefore);
+  const decision = await decideRemovals(deps, state, syncStats, presentBefore);
   syncStats();
   const finishedAt = new Date(deps.clock.now());
   // Outside the transaction: a new partition locks the snapshots table, which must last an instant.
-  if (removeAt.trusted) await ensureSnapshotPartitions(db, finishedAt);
+  if (decision.trusted) await ensureSnapshotPartitions(db, finishedAt);
+  state.lockLost.throwIfAborted();
+  const status = decision.trusted ? 'succeeded' : 'incomplete';
   await db.transaction(async (tx) => {
-    if (removeAt.trusted) {
-      if (removeAt.misses !== undefined) state.counters.devicesRemoved = await markMissingDevices(tx, state.runId, finishedAt, removeAt.misses);
+    if (decision.trusted) {
+      if (decision.rule) {
+        const marked = await markMissingDevices(tx, state.runId, finishedAt, decision.rule);
+        state.counters.devicesRemoved = marked.removed;
+        if (marked.archived.length) state.notes.push(archivedNote(marked.archived));
+      }
       await insertRunSnapshots(tx, state.runId, finishedAt);
       await upsertComplianceDaily(tx, state.runId, state.startedAt, finishedAt, deps.settings.timezone);
     }
     const finished = await finishRun(tx, state.runId, {
-      status: 'succeeded', finishedAt, counters: state.counters, notes: notesOf(state), recentRequests: deps.source.limiter.recentStarts(),
+      status, finishedAt, counters: state.counters, notes: notesOf(state), recentRequests: deps.source.limiter.recentStarts(), endPage: state.endPage ?? null,
     });
     // If the lock connection died and another process took over, this run's results must not land.
-    if (!finished) throw new AppError('RUN_TAKEN_OVER', `run ${state.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`);
+    if (!finished) throw new LockLostError(`run ${state.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`);
   });
-  deps.logger.info('sync succeeded', { ...state.counters, durationMs: finishedAt.getTime() - state.startedAt.getTime() });
+  if (status === 'incomplete') deps.logger.warn('sync incomplete: the list looked truncated', { ...state.counters, notes: notesOf(state) });
+  else deps.logger.info('sync succeeded', { ...state.counters, durationMs: finishedAt.getTime() - state.startedAt.getTime() });
+  return status;
+}
+
+function archivedNote(hwids: string[]): string {
+  const shown = hwids.slice(0, 10).join(', ');
+  return `${hwids.length} devices removed as archived (Device Details still finds them, but the list has not shown them in ${ARCHIVE_AT_MISSES} complete runs): ${shown}${hwids.length > 10 ? ', …' : ''}`;
 }
 
 /**
@@ -140,6 +166,8 @@ const MAX_GROUP_RECORDS = 1000;
 
 interface PassOptions {
   expected: number | null;
+  /** The last page with devices in the previous run's read (the first read only). */
+  expectedLastPage?: number | undefined;
   /** Recheck pass: stop once every one of these has been found. */
   lookingFor?: Set<string>;
 }
@@ -164,7 +192,8 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
       return new Set([...known, ...await selectHwidsStoredInRun(deps.database.db, state.runId, hwids)]);
     },
     skipKeyless: Boolean(pass.lookingFor),
-    ...(pass.expected === null ? {} : { expectedLastPage: Math.ceil(pass.expected / source.pageSize) }),
+    ...(pass.expectedLastPage === undefined ? {} : { expectedLastPage: pass.expectedLastPage }),
+    ...(pass.lookingFor ? {} : { onListEnd: (page: number) => void (state.endPage = page) }),
   });
   const writer = createWriteBehind<{ group: PageBatch[]; prepared: PreparedPages }>({
     maxRecords: MAX_GROUP_RECORDS,
@@ -186,8 +215,8 @@ async function readPass(deps: SyncDeps, state: RunState, syncStats: () => void, 
     await writer.flush();
   } catch (err) {
     // A failed page or a stop: the pages received before it are still stored (unless a write
-    // is what failed); this loop's error is the one reported.
-    await writer.flush().catch(() => undefined);
+    // is what failed, or the lock is gone); this loop's error is the one reported.
+    if (!state.lockLost.aborted) await writer.flush().catch(() => undefined);
     throw err;
   } finally {
     await writer.abandon();
@@ -223,43 +252,46 @@ async function writeGroups(ctx: PassContext, items: { group: PageBatch[]; prepar
   });
 }
 
-/**
- * `misses`: the miss count at which devices are marked removed (undefined: remove none).
- * `trusted`: false when the guard tripped — the list looked truncated, so the run neither
- * removes devices nor adds its snapshot to the trend.
- */
-async function confirmRemovals(deps: SyncDeps, state: RunState, syncStats: () => void, presentBefore: number): Promise<{ misses?: number; trusted: boolean }> {
+/** Confirms the devices the read missed (REMOVAL_CONFIRM), within the removal guard. */
+async function decideRemovals(deps: SyncDeps, state: RunState, syncStats: () => void, presentBefore: number): Promise<RemovalDecision> {
   const { db } = deps.database;
-  const guard = (missing: number) => evaluateRemovalGuard({
-    presentBefore, seen: state.counters.devicesSeen, missing, guardPercent: deps.settings.removalGuardPercent,
+  const decision = await confirmRemovals({
+    selectMissing: () => selectMissingDevices(db, state.runId),
+    reread: (lookingFor) => readPass(deps, state, syncStats, { expected: null, lookingFor }),
+    lookup: (hwid, signal) => deps.source.api.fetchDeviceDetails(hwid, signal),
+  }, {
+    mode: deps.settings.removalConfirm, guardPercent: deps.settings.removalGuardPercent, presentBefore,
+    seen: () => state.counters.devicesSeen, rejected: state.rejectedKeys, listCost: state.endPage ?? state.counters.pages + 1,
+    concurrency: deps.source.prefetch, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}),
   });
-  let missing = await selectMissingHwids(db, state.runId);
-  if (missing.length === 0) return { trusted: true };
-  let decision = guard(missing.length);
-  if (decision.allowed && deps.settings.removalConfirm === 'recheck') {
-    deps.logger.info('rechecking the list for missing devices', { missing: missing.length });
-    await readPass(deps, state, syncStats, { expected: null, lookingFor: new Set(missing) });
-    missing = await selectMissingHwids(db, state.runId);
-    decision = guard(missing.length);
-  }
-  if (!decision.allowed) {
-    state.notes.push(`${decision.reason}; this run adds no snapshot to the trend`);
-    deps.logger.warn(decision.reason, { missing: missing.length, presentBefore });
-    return { trusted: false };
-  }
-  return { misses: deps.settings.removalConfirm === 'recheck' ? 1 : 2, trusted: true };
+  state.notes.push(...decision.notes);
+  return decision;
 }
 
-async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, abandonedRuns: number[]): Promise<RunSummary> {
-  const cancelled = deps.signal?.aborted === true;
+/**
+ * Records a failed or cancelled run. The database may be what failed: the row is written
+ * through a fresh connection, retried briefly; if it still cannot be written, the next run marks
+ * it abandoned, and the original error is the one reported either way.
+ */
+async function recordFailure(deps: SyncDeps, state: RunState, err: unknown, abandonedRuns: number[], stop: AbortSignal | undefined): Promise<RunSummary> {
+  const cancelled = stop?.aborted === true && !state.lockLost.aborted;
   const status = cancelled ? 'cancelled' : 'failed';
   const code = cancelled ? 'CANCELLED' : errorCode(err);
   const message = cancelled ? 'stopped by signal once the pages received were stored' : truncate(redactText(errorMessage(err)), 2000);
   const finishedAt = new Date(deps.clock.now());
-  await finishRun(deps.database.db, state.runId, {
-    status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state),
-    recentRequests: deps.source.limiter.recentStarts(),
-  });
+  const end = { status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state), recentRequests: deps.source.limiter.recentStarts() } as const;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await finishRun(deps.database.db, state.runId, end);
+      break;
+    } catch (recordErr) {
+      if (attempt >= 3) {
+        deps.logger.error('could not record the run as failed; the next run will mark it abandoned', { error: redactText(errorMessage(recordErr)) });
+        break;
+      }
+      await deps.clock.sleep(1000 * attempt);
+    }
+  }
   if (cancelled) deps.logger.warn('sync cancelled', { ...state.counters });
   else deps.logger.error('sync failed', { errorCode: code, error: message, ...state.counters });
   return { ...summary(state, status, finishedAt, abandonedRuns), errorCode: code, error: message };

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/openDatabase.ts';
-import { selectLastSucceededRun } from '../db/runs.ts';
+import { selectLastCompleteRun, selectLastSucceededRun } from '../db/runs.ts';
 import type { Clock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { WorkerMetrics } from './metrics.ts';
@@ -21,19 +21,25 @@ export interface Health {
   lastSucceededAt: string | null;
 }
 
-/** Healthy while the database answers and the last succeeded run is not older than two schedule periods. */
+/**
+ * Healthy while the database answers, the last succeeded run is not older than two schedule
+ * periods, and the latest run that read the whole list was not incomplete (a tripped removal
+ * guard stays visible until a complete run follows).
+ */
 export async function checkHealth(deps: HealthDeps): Promise<Health> {
   const reasons: string[] = [];
   let lastSucceededAt: Date | undefined;
   try {
     await queryRows(deps.database.db, sql`select 1`);
     lastSucceededAt = (await selectLastSucceededRun(deps.database.db))?.finishedAt ?? undefined;
+    const lastComplete = await selectLastCompleteRun(deps.database.db);
+    if (lastComplete?.status === 'incomplete') reasons.push(`run ${lastComplete.id} was incomplete: ${lastComplete.notes ?? 'the removal guard tripped'}`);
   } catch (err) {
     reasons.push(`database unreachable: ${errorMessage(err)}`);
   }
   const maxAgeMs = 2 * deps.scheduler.periodMs();
   const since = lastSucceededAt?.getTime() ?? deps.startedAt;
-  if (reasons.length === 0 && deps.clock.now() - since > maxAgeMs) {
+  if (deps.clock.now() - since > maxAgeMs && !reasons.some((r) => r.startsWith('database'))) {
     reasons.push(lastSucceededAt ? `last succeeded run finished ${lastSucceededAt.toISOString()}, more than two schedule periods ago` : 'no run has succeeded within two schedule periods of start');
   }
   return { ok: reasons.length === 0, reasons, lastSucceededAt: lastSucceededAt?.toISOString() ?? null };

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { queryRows, type Database } from '../db/openDatabase.ts';
-import { countRunsByStatus, selectLastSucceededRun, selectRecentRuns } from '../db/runs.ts';
+import { countRunsByStatus, selectLastCompleteRun, selectLastSucceededRun, selectRecentRuns } from '../db/runs.ts';
 import type { RunSummary } from '../jobs/runSync.ts';
 
-const STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'];
+const STATUSES = ['running', 'succeeded', 'incomplete', 'failed', 'cancelled', 'abandoned'];
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -51,6 +51,14 @@ export function createMetrics(database: Database): WorkerMetrics {
     async collect() {
       const ok = await selectLastSucceededRun(db);
       this.set(ok?.finishedAt ? ok.finishedAt.getTime() / 1000 : 0);
+    },
+  });
+  new Gauge({
+    name: 'metaaccess_last_run_incomplete',
+    help: '1 while the latest run that read the whole list ended incomplete (the removal guard tripped: the list looked truncated), else 0.',
+    registers,
+    async collect() {
+      this.set((await selectLastCompleteRun(db))?.status === 'incomplete' ? 1 : 0);
     },
   });
   new Gauge({ name: 'metaaccess_devices', help: 'Present devices by compliance status (0 compliant, 1 not compliant, 3 still reporting).', labelNames: ['status'], registers,

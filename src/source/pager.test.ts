@@ -27,7 +27,7 @@ async function readAll(options: SimulatorOptions, pageSize = 50, expectedLastPag
 describe('pager', () => {
   it('stops at a 413 after the last full page', async () => {
     const { batches, requests } = await readAll({ devices: 150, endOfList: '413' });
-    expect(batches.map((b) => [b.page, b.devices.length, b.last])).toEqual([[1, 50, false], [2, 50, false], [3, 50, false]]);
+    expect(batches.map((b) => [b.page, b.devices.length])).toEqual([[1, 50], [2, 50], [3, 50]]);
     // Prefetching past the end may cost a few requests, bounded by the prefetch depth.
     expect(requests).toBeLessThanOrEqual(4 + 3);
   });
@@ -38,10 +38,11 @@ describe('pager', () => {
     expect(batches.flatMap((b) => b.devices)).toHaveLength(100);
   });
 
-  it('stops after a short page without asking for the next', async () => {
+  it('confirms a short last page with one request for the next', async () => {
     const { batches, requests } = await readAll({ devices: 120 }, 50, 3);
-    expect(batches.map((b) => [b.page, b.devices.length, b.last])).toEqual([[1, 50, false], [2, 50, false], [3, 20, true]]);
-    expect(requests).toBe(3);
+    expect(batches.map((b) => [b.page, b.devices.length])).toEqual([[1, 50], [2, 50], [3, 20]]);
+    // The 413 for page 4 is what proves page 3 was the last: one request, nothing speculative.
+    expect(requests).toBe(4);
   });
 
   it('spends no request past the end the previous run found', async () => {
@@ -115,6 +116,7 @@ describe('pager groups (pages that arrived together, stored in one transaction)'
   /** An API whose pages all answer at once, after `holdMs`; page `failing` answers with an error. */
   function instantApi(list: { hwid: string }[], pageSize: number, options: { holdMs?: number; failing?: number } = {}): DevicesApi {
     return {
+      fetchDeviceDetails: async () => 'present',
       async fetchDevicePage(page): Promise<DevicePage> {
         await systemClock.sleep(options.holdMs ?? 0);
         if (page === options.failing) throw new Error(`page ${page} failed`);
@@ -163,5 +165,78 @@ describe('pager groups (pages that arrived together, stored in one transaction)'
     const hwids = groups.flatMap((g) => g.flatMap((b) => b.devices.map((d) => (d as { hwid: string }).hwid)));
     expect(new Set(hwids).size).toBe(hwids.length);
     expect(hwids).toHaveLength(38);
+  });
+});
+
+describe('pager: the end of the list is never guessed', () => {
+  type Answer = { hwids: number } | 'end' | 'error';
+  /** An API scripted per page (and per attempt): `script(page, attempt)`; the default is the real list. */
+  function scriptedApi(total: number, pageSize: number, script: (page: number, attempt: number) => Answer | undefined = () => undefined) {
+    const calls: number[] = [];
+    const attempts = new Map<number, number>();
+    const api: DevicesApi = {
+      fetchDeviceDetails: async () => 'present',
+      async fetchDevicePage(page, signal): Promise<DevicePage> {
+        await systemClock.sleep(5, signal);
+        calls.push(page);
+        const attempt = (attempts.get(page) ?? 0) + 1;
+        attempts.set(page, attempt);
+        const first = (page - 1) * pageSize;
+        const answer = script(page, attempt) ?? { hwids: Math.max(0, Math.min(pageSize, total - first)) };
+        if (answer === 'error') throw new Error(`page ${page} failed`);
+        if (answer === 'end' || answer.hwids === 0) return { kind: 'end', page };
+        return { kind: 'devices', page, devices: Array.from({ length: answer.hwids }, (_, i) => ({ hwid: `D${first + i}` })) };
+      },
+    };
+    return { api, calls };
+  }
+  async function read(api: DevicesApi, options: { expectedLastPage?: number; prefetch?: number } = {}) {
+    let endPage: number | undefined;
+    const batches: PageBatch[] = [];
+    for await (const b of iterateDevicePages({ api, pageSize: 10, prefetch: options.prefetch ?? 4, onListEnd: (p) => (endPage = p), ...options })) batches.push(b);
+    return { batches, endPage, devices: batches.reduce((n, b) => n + b.devices.length, 0) };
+  }
+
+  it('reads on past a short page in the middle of the list (a truncated answer is not the end)', async () => {
+    const { api } = scriptedApi(100, 10, (page) => (page === 4 ? { hwids: 9 } : undefined));
+    const { batches, endPage, devices } = await read(api, { expectedLastPage: 10 });
+    expect(batches.map((b) => b.page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(devices).toBe(99);
+    expect(endPage).toBe(11);
+  });
+
+  it('on a first run too: a short page mid-list is followed, and only an end after it ends the list', async () => {
+    const { api } = scriptedApi(100, 10, (page) => (page === 3 ? { hwids: 5 } : undefined));
+    const { devices, endPage } = await read(api);
+    expect(devices).toBe(95);
+    expect(endPage).toBe(11);
+  });
+
+  it('confirms an end that comes before the previous run\'s end, and asks again for a page that said "end" by mistake', async () => {
+    const { api, calls } = scriptedApi(100, 10, (page, attempt) => (page === 4 && attempt === 1 ? 'end' : undefined));
+    const { devices, endPage } = await read(api, { expectedLastPage: 10 });
+    expect(devices).toBe(100);
+    expect(endPage).toBe(11);
+    expect(calls.filter((p) => p === 4)).toHaveLength(2);
+  });
+
+  it('accepts an early end when the page after it ends too (the list really shrank)', async () => {
+    const { api } = scriptedApi(30, 10);
+    const { devices, endPage } = await read(api, { expectedLastPage: 10, prefetch: 1 });
+    expect(devices).toBe(30);
+    expect(endPage).toBe(4);
+  });
+
+  it('an empty first page of an account that had devices is confirmed by the second, and ends the list with nothing read', async () => {
+    const { api, calls } = scriptedApi(0, 10);
+    const { devices, endPage } = await read(api, { expectedLastPage: 10, prefetch: 1 });
+    expect(devices).toBe(0);
+    expect(endPage).toBe(1);
+    expect(calls).toEqual([1, 2]);
+  });
+
+  it('fails rather than skip a page that keeps answering "end" while the next one has devices', async () => {
+    const { api } = scriptedApi(100, 10, (page) => (page === 4 ? 'end' : undefined));
+    await expect(read(api, { expectedLastPage: 10 })).rejects.toMatchObject({ code: 'API_INCONSISTENT_LIST' });
   });
 });

@@ -24,6 +24,8 @@ export interface Permit {
 }
 
 export interface RateLimiter {
+  /** Requests allowed per window. */
+  readonly limit: number;
   /** Resolves when a request may start now; rejects with the signal's reason if aborted while waiting. */
   acquire(signal?: AbortSignal): Promise<Permit>;
   /** Total time callers spent waiting for a slot, in ms. */
@@ -111,6 +113,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   }
 
   return {
+    limit,
     acquire,
     recentStarts: () => recent.map((slot) => Math.round(arrivalBound(slot) + epochOffset)).filter(Number.isFinite),
     preload(epochStarts) {
