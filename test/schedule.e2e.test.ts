@@ -126,3 +126,36 @@ describe('schedule, stopped mid-run', () => {
     expect(JSON.parse(next.stdout)).toMatchObject({ status: 'succeeded', devicesSeen: 3000 });
   });
 });
+
+describe('schedule, when the database drops every connection mid-run', () => {
+  it('stays up, records the run failed in PostgreSQL\'s words, and the next tick runs again and succeeds', async () => {
+    const { sim, tdb } = await setUp(600, 43);
+    let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
+    let dropped = false;
+    sim.onPage((page) => {
+      if (page !== 4 || dropped) return;
+      dropped = true;
+      void admin(inject('adminUrl'), (c) => c.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name like 'metaaccess-sync%'`, [tdb.name]));
+    });
+    const done = runCli(['schedule'], {
+      DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '4',
+      METAACCESS_RATE_WINDOW_MS: '200', SYNC_CRON: '*/3 * * * * *', SYNC_ON_START: 'true', HTTP_PORT: '0',
+    }, { onSpawn: (c) => (child = c) });
+    const runs = () => queryRows<{ status: string; error_code: string | null; error: string | null }>(tdb.database.db,
+      sql`select status, error_code, error from metaaccess.sync_runs order by id`);
+    const all = await waitFor('a failed run followed by a succeeded one', async () => {
+      const rows = await runs();
+      const failedAt = rows.findIndex((r) => r.status === 'failed');
+      return failedAt >= 0 && rows.slice(failedAt + 1).some((r) => r.status === 'succeeded') ? rows : undefined;
+    }, 60_000);
+    const failed = all.find((r) => r.status === 'failed')!;
+    expect(failed.error_code).toMatch(/^(DB_CONNECTION_LOST|LOCK_LOST)$/);
+    expect(failed.error).toMatch(/terminating connection due to administrator command/);
+    expect(failed.error).not.toMatch(/Failed query|select |insert /i);
+    child!.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/Unhandled|uncaught/i);
+  }, 90_000);
+});

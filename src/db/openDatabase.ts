@@ -41,7 +41,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({
+  const pool = new ReleasingPool({
     connectionString: url,
     max: 4,
     application_name: 'metaaccess-sync',
@@ -112,6 +112,35 @@ async function openPglite(dir: string, lockOptions?: FileLockOptions): Promise<D
  * connection (e.g. 57P01 "terminating connection due to administrator command"), and statements
  * that fail afterwards (drizzle's ROLLBACK) report that instead of "... is not queryable".
  */
+/**
+ * A pool whose checked-out clients go back (as broken) the moment their connection dies. drizzle
+ * releases a transaction's client only if its BEGIN succeeded: a connection killed before that
+ * leaked the client, so the pool shrank with every failover until nothing could connect, and
+ * pool.end() never finished (Node exited 13 with the stop half done). Releasing twice is a no-op.
+ */
+class ReleasingPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    if (callback) return super.connect(callback);
+    return super.connect().then((client) => {
+      const release = client.release.bind(client);
+      let released = false;
+      const onLost = (err?: Error) => client.release(err ?? new Error('connection ended'));
+      client.once('error', onLost);
+      client.once('end', onLost);
+      client.release = (err?: Error | boolean) => {
+        if (released) return;
+        released = true;
+        client.off('error', onLost);
+        client.off('end', onLost);
+        release(err);
+      };
+      return client;
+    });
+  }
+}
+
 export class ReportingClient extends pg.Client {
   #closedWith: unknown;
 
