@@ -12,6 +12,8 @@ const quick = isQuick();
 const LIMIT = 10;
 const WINDOW_MS = 2000;
 const PAGES = quick ? 20 : 300;
+/** The pages, and the request for the page after the last (short) one: the end of the list is never guessed. */
+const REQUESTS = PAGES + 1;
 const RUNS = quick ? 1 : 3;
 // Three syncs at a time, starts staggered: nine at once, all bursting on the same window
 // boundaries, starve the simulator processes of CPU and skew their arrival clocks by > 100 ms.
@@ -29,20 +31,22 @@ const SIM_SEED = 7;
 /**
  * The theoretical minimum: the i-th request (0-based) cannot start before floor(i / limit)
  * windows, and ends after the latency the simulator draws for it (every answer draws one, in
- * arrival order, from a seeded stream, so an ideal client making exactly PAGES requests would
+ * arrival order, from a seeded stream, so an ideal client making exactly REQUESTS requests would
  * get these). With jitter, the run ends with the slowest answer of the last window, not the mean.
+ * An ideal client makes REQUESTS requests: the contract requires the 413 that confirms a short
+ * last page is the end.
  */
 function minimalMs(latencyMs, jitterMs) {
   const rng = createRng(deriveSeed(SIM_SEED, 'latency'));
   let end = 0;
-  for (let i = 0; i < PAGES; i++) {
+  for (let i = 0; i < REQUESTS; i++) {
     const latency = Math.max(0, latencyMs + (rng() * 2 - 1) * jitterMs);
     end = Math.max(end, Math.floor(i / LIMIT) * WINDOW_MS + latency);
   }
   return end;
 }
 /** The same with every answer taking the mean latency: the figure earlier runs were divided by. */
-const meanLatencyMinimalMs = (latencyMs) => (Math.ceil(PAGES / LIMIT) - 1) * WINDOW_MS + latencyMs;
+const meanLatencyMinimalMs = (latencyMs) => (Math.ceil(REQUESTS / LIMIT) - 1) * WINDOW_MS + latencyMs;
 
 function runChild(job, index) {
   const params = { ...job, limit: LIMIT, windowMs: WINDOW_MS, pages: PAGES, db: `bench_rate_${STRATEGIES.join('_').replace(/-/g, '')}_${index}` };
