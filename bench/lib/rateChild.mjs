@@ -20,10 +20,18 @@ function fixedWindowLimiter(limit, windowMs) {
 function noLimiter() {
   return limiterShape(async () => undefined);
 }
+/** The RateLimiter interface around `wait`; a server's pause (the sender's pauseUntil on a 429) is honoured. */
 function limiterShape(wait) {
+  let pausedUntil = 0;
   return {
-    acquire: async (signal) => { await wait(signal); return { sent() {}, answered() {} }; },
-    waitedMs: 0, queued: 0, recentStarts: () => [], preload() {}, widenMargin() {}, marginMs: 0,
+    acquire: async (signal) => {
+      const pause = pausedUntil - Date.now();
+      if (pause > 0) await systemClock.sleep(pause, signal);
+      await wait(signal);
+      return { sent() {}, answered() {}, cancel() {} };
+    },
+    pauseUntil(epochMs) { pausedUntil = Math.max(pausedUntil, epochMs); },
+    waitedMs: 0, queued: 0, recentStarts: () => [], preload() {}, setJournal() {}, widenMargin() {}, marginMs: 0,
   };
 }
 

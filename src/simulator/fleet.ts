@@ -22,6 +22,21 @@ export interface Fleet {
   page(order: ListOrder, offset: number, limit: number): string;
   /** What Device Details knows: a device in the list or hidden, else undefined. */
   lookup(hwid: string): RawDevice | undefined;
+  /** What Account v2 reports about the listed devices. */
+  counts(): FleetCounts;
+}
+
+export interface FleetCounts { devices: number; uncompliant: number; critical: number }
+
+/** Not compliant (status 1) and critical (critical_status 1) among `devices`. */
+export function countDevices(devices: Iterable<RawDevice>): FleetCounts {
+  const counts = { devices: 0, uncompliant: 0, critical: 0 };
+  for (const device of devices) {
+    counts.devices += 1;
+    if (device.status === 1) counts.uncompliant += 1;
+    if (device.critical_status === 1) counts.critical += 1;
+  }
+  return counts;
 }
 
 /** The account's device list, oldest enrolment first; hwids are never reused, even after removal. */
@@ -82,6 +97,7 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
     lookup(hwid: string): RawDevice | undefined {
       return devices.find((device) => hwidOf(device) === hwid) ?? hidden.get(hwid);
     },
+    counts: () => countDevices(devices),
   };
   fleet.add(initial);
   return fleet;

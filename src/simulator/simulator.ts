@@ -1,5 +1,5 @@
 /**
- * A fake MetaAccess Get Devices v2.3 and Device Details v2.1 API on loopback, strict where the
+ * A fake MetaAccess Get Devices v2.3, Device Details v2.1 and Account v2 API on loopback, strict where the
  * real one might be lenient: a sliding-window rate limit counted at arrival, 406/413 edges,
  * expiring OAuth tokens, faults.
  */
@@ -24,6 +24,7 @@ export const DEVICES_PATH = '/o/api/v2.3/devices';
 /** Device Details v2.1: the device's hwid follows as one path segment. */
 export const DETAILS_PATH = '/o/api/v2.1/devices/';
 export const TOKEN_PATH = '/o/oauth/token';
+export const ACCOUNT_PATH = '/o/api/v2/account';
 const UNAUTHORIZED = json(401, { error: 'invalid_token' });
 
 /** undefined: present but not an integer (the API answers that with 406 or 413). */
@@ -77,6 +78,21 @@ function serveDetails(state: State, url: URL, entry: RequestLogEntry, headers: R
   return json(200, Object.fromEntries(renamed), headers);
 }
 
+/** Account v2: the account's figures; `devices_used` counts the listed devices unless an option says otherwise. */
+function serveAccount(state: State, url: URL, headers: Record<string, string>): Reply {
+  if (!state.auth.accepts(url.searchParams.get('access_token'), performance.now())) return UNAUTHORIZED;
+  const counts = state.fleet.counts();
+  return json(200, {
+    name: 'Simulated account',
+    email: 'admin@simulator.invalid',
+    // A licence with room to spare, rounded as sold.
+    devices_allowed: Math.max(100, Math.ceil((counts.devices * 1.2) / 100) * 100),
+    devices_used: state.options.accountDevicesUsed ?? counts.devices,
+    devices_uncompliant: counts.uncompliant,
+    devices_critical: counts.critical,
+  }, headers);
+}
+
 async function serveToken(state: State, req: IncomingMessage): Promise<Reply> {
   const body = await readBody(req);
   if (!/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
@@ -88,6 +104,7 @@ async function serveToken(state: State, req: IncomingMessage): Promise<Reply> {
 function pathOf(pathname: string): RequestLogEntry['path'] {
   if (pathname === DEVICES_PATH) return 'devices';
   if (pathname === TOKEN_PATH) return 'token';
+  if (pathname === ACCOUNT_PATH) return 'account';
   const rest = pathname.startsWith(DETAILS_PATH) ? pathname.slice(DETAILS_PATH.length) : '';
   return rest !== '' && !rest.includes('/') ? 'details' : 'other';
 }
@@ -115,7 +132,8 @@ function logArrival(state: State, url: URL): RequestLogEntry {
 async function handle(state: State, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator.invalid');
   const entry = logArrival(state, url);
-  const counted = entry.path === 'devices' || entry.path === 'details' || (entry.path === 'token' && state.options.countTokenRequests !== false);
+  const counted = entry.path === 'devices' || entry.path === 'details' || entry.path === 'account'
+    || (entry.path === 'token' && state.options.countTokenRequests !== false);
   const rate = counted ? state.rate.arrive(entry.at) : null;
   if (rate?.retryMs !== undefined) {
     const headers = rateHeaders(state, rate.limit, 0, rate.retryMs);
@@ -132,6 +150,7 @@ async function handle(state: State, req: IncomingMessage, res: ServerResponse): 
   let reply: Reply;
   if (entry.path === 'token') reply = await serveToken(state, req);
   else if (entry.path === 'details') reply = serveDetails(state, url, entry, headers);
+  else if (entry.path === 'account') reply = serveAccount(state, url, headers);
   else reply = serveDevices(state, url, entry, headers);
   if (fault?.kind === 'short' && entry.path === 'devices') reply = shortenPage(reply, fault.drop ?? 1);
   return respond(state, res, entry, reply);

@@ -13,7 +13,7 @@ import type { ListOrder, RawDevice } from './devices.ts';
  */
 export interface Fault {
   /** Which requests it applies to. Omitted fields match anything. */
-  match?: { path?: 'devices' | 'token' | 'details'; page?: number; hwid?: string };
+  match?: { path?: 'devices' | 'token' | 'details' | 'account'; page?: number; hwid?: string };
   /** How many matching requests it affects (default 1). */
   times?: number;
   kind: 'status' | 'reset' | 'garbage' | 'delay' | 'short' | 'empty' | 'gzip-bomb' | 'oversized';
@@ -51,12 +51,17 @@ export interface SimulatorOptions {
    */
   newConnectionDelayMs?: number;
   endOfList?: '413' | 'empty';
+  /**
+   * Account v2's `devices_used`: by default the listed devices' count. A number here answers
+   * that instead (the account's count can differ from the list: archived devices, a stale figure).
+   */
+  accountDevicesUsed?: number;
   maxLimit?: number;
 }
 /** `status` 0: no response was written (a `reset` fault, or still in flight). */
 export interface RequestLogEntry {
   at: number;
-  path: 'devices' | 'details' | 'token' | 'other';
+  path: 'devices' | 'details' | 'token' | 'account' | 'other';
   page?: number;
   limit?: number;
   /** `details`: the hwid asked about, decoded. */

@@ -4,12 +4,13 @@
  * The list cannot change, which is what scale tests need; tests of a changing list use createFleet.
  */
 import { generateDevice, type DeviceOptions, type RawDevice } from './devices.ts';
-import { accountIdOf, type Fleet, type FleetOptions } from './fleet.ts';
+import { accountIdOf, countDevices, type Fleet, type FleetCounts, type FleetOptions } from './fleet.ts';
 import { createRng, deriveSeed } from './rng.ts';
 
 /** hwid suffix width: base-36 device indices, unique up to 36^6 ≈ 2 billion devices. */
 const INDEX_CHARS = 6;
 const MAX_DEVICES = 36 ** INDEX_CHARS;
+const COUNT_SAMPLE = 20_000;
 
 export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOptions): Fleet {
   if (!Number.isInteger(size) || size < 0 || size > MAX_DEVICES) throw new Error(`a static fleet holds 0..${MAX_DEVICES} devices, not ${size}`);
@@ -28,6 +29,19 @@ export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOpt
     else for (let i = from; i < to; i++) out.push(device(i));
     return out;
   };
+  /**
+   * The list never changes: counted once, when first asked. Past COUNT_SAMPLE devices, from an
+   * evenly spaced sample, scaled: counting a million would hold the simulator up for seconds.
+   */
+  let counted: FleetCounts | undefined;
+  function countOnce(): FleetCounts {
+    const step = Math.max(1, size / COUNT_SAMPLE);
+    const sampled = countDevices((function* () {
+      for (let i = 0; i < size; i += step) yield device(Math.floor(i));
+    })());
+    const scale = sampled.devices === 0 ? 0 : size / sampled.devices;
+    return { devices: size, uncompliant: Math.round(sampled.uncompliant * scale), critical: Math.round(sampled.critical * scale) };
+  }
   const immutable = (what: string) => (): never => {
     throw new Error(`a static fleet cannot ${what}: use the default fleet for a list that changes`);
   };
@@ -44,6 +58,7 @@ export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOpt
       const end = Math.max(0, size - offset);
       return JSON.stringify(range(Math.max(0, end - limit), end, true));
     },
+    counts: () => (counted ??= countOnce()),
     lookup(hwid) {
       // The suffix names the index; regenerating that device tells whether the rest matches too.
       const suffix = hwid.slice(-INDEX_CHARS);

@@ -25,6 +25,7 @@ export interface Source {
 export type SourceConfig = Omit<Config['api'], 'maxResponseBytes' | 'allowInsecure' | 'insecure'> & { maxResponseBytes?: number };
 
 export interface SourceDeps {
+  /** Time for the limiter, backoff and token lifetimes. */
   clock: Clock;
   logger: Logger;
   transport?: Transport;
@@ -35,7 +36,7 @@ export interface SourceDeps {
 /** Wires the API side from configuration: limiter → sender (retries) → token → devices API. */
 export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   const stats = createRequestStats();
-  const limiter = deps.limiter ?? createRateLimiter({ limit: config.rateLimit, windowMs: config.rateWindowMs });
+  const limiter = deps.limiter ?? createRateLimiter({ limit: config.rateLimit, windowMs: config.rateWindowMs, clock: deps.clock });
   const send = createSender({
     transport: deps.transport ?? createGotTransport({ maxResponseBytes: config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
     limiter,

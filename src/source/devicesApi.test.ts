@@ -52,6 +52,14 @@ describe('device details', () => {
     expect(sim.log.map((e) => [e.path, e.hwid])).toEqual([['details', '.%2e']]);
   });
 
+  it('takes only the API\'s own 404 for "gone": a proxy\'s HTML 404 fails the lookup instead of removing the device', async () => {
+    const { sim, api } = await setUp();
+    const hwid = String(sim.list()[0]!.hwid);
+    sim.injectFault({ match: { path: 'details' }, kind: 'status', status: 404, body: '<html><center><h1>404 Not Found</h1></center><hr>nginx</html>' });
+    expect(await failure(api.fetchDeviceDetails(hwid))).toMatchObject({ code: 'API_UNEXPECTED_404' });
+    expect(await api.fetchDeviceDetails(hwid)).toBe('present');
+  });
+
   it('refuses a 200 that is not a JSON object', async () => {
     const { sim, api } = await setUp();
     const hwid = String(sim.list()[0]!.hwid);
@@ -122,5 +130,40 @@ describe('response size limit', () => {
     sim.injectFault({ match: { path: 'details' }, kind: 'oversized', bytes: 16 * 1024 * 1024 + 1 });
     expect(await failure(api.fetchDeviceDetails(hwid))).toMatchObject({ code: 'API_BAD_BODY' });
     expect(await failure(api.fetchDeviceDetails(hwid))).toMatchObject({ code: 'API_RESPONSE_TOO_LARGE' });
+  });
+});
+
+describe('account (Account v2)', () => {
+  it('reads devices_used, with one request through the limiter', async () => {
+    const { sim, api, stats } = await setUp();
+    sim.removeDevices(2);
+    expect(await api.fetchAccount()).toEqual({ devicesUsed: 18 });
+    expect(sim.log.map((e) => [e.path, e.status])).toEqual([['account', 200]]);
+    expect(stats.requests).toBe(1);
+  });
+
+  it('never fails on an odd answer: a body that is not an account, or a 4xx other than 401, gives no figure', async () => {
+    const { sim, api } = await setUp();
+    for (const body of ['<html>maintenance</html>', '[]', 'null', '{"devices_used":"lots"}', '{"devices_used":-1}', '{}']) {
+      sim.injectFault({ match: { path: 'account' }, kind: 'garbage', body });
+      expect(await api.fetchAccount()).toEqual({ devicesUsed: undefined });
+    }
+    sim.injectFault({ match: { path: 'account' }, kind: 'garbage', body: '{"devices_used":"1234"}' });
+    expect(await api.fetchAccount()).toEqual({ devicesUsed: 1234 });
+    sim.injectFault({ match: { path: 'account' }, kind: 'status', status: 404 });
+    expect(await api.fetchAccount()).toEqual({ devicesUsed: undefined });
+  });
+
+  it('fails like any request on bad credentials or an outage that outlasts the retries', async () => {
+    const { sim, api, stats } = await setUp({ auth: CLIENT }, { credentials: { kind: 'oauth', ...CLIENT } });
+    sim.revokeTokens();
+    expect(await api.fetchAccount()).toEqual({ devicesUsed: 20 });
+    sim.injectFault({ match: { path: 'account' }, kind: 'status', status: 401, times: 2 });
+    expect(await failure(api.fetchAccount())).toMatchObject({ code: 'API_UNAUTHORIZED', status: 401 });
+    expect(stats.tokenRequests).toBe(2);
+    sim.injectFault({ match: { path: 'account' }, kind: 'status', status: 503, times: 3 });
+    const outage = await failure(api.fetchAccount());
+    expect(outage).toMatchObject({ code: 'API_SERVER_ERROR', status: 503 });
+    expect(outage.message).toContain(sim.url);
   });
 });

@@ -117,6 +117,7 @@ describe('pager groups (pages that arrived together, stored in one transaction)'
   function instantApi(list: { hwid: string }[], pageSize: number, options: { holdMs?: number; failing?: number } = {}): DevicesApi {
     return {
       fetchDeviceDetails: async () => 'present',
+      fetchAccount: async () => ({ devicesUsed: undefined }),
       async fetchDevicePage(page): Promise<DevicePage> {
         await systemClock.sleep(options.holdMs ?? 0);
         if (page === options.failing) throw new Error(`page ${page} failed`);
@@ -176,6 +177,7 @@ describe('pager: the end of the list is never guessed', () => {
     const attempts = new Map<number, number>();
     const api: DevicesApi = {
       fetchDeviceDetails: async () => 'present',
+      fetchAccount: async () => ({ devicesUsed: undefined }),
       async fetchDevicePage(page, signal): Promise<DevicePage> {
         await systemClock.sleep(5, signal);
         calls.push(page);

@@ -1,41 +1,60 @@
 import { setMaxListeners } from 'node:events';
-import PQueue from 'p-queue';
-import { systemClock } from '../lib/clock.ts';
+import type { Clock } from '../lib/clock.ts';
+import { createArrivalWindow, type Slot } from './arrivalWindow.ts';
 
 /**
  * Every request to the account — page fetches, retries and token requests — takes a slot here
- * before it is sent. Slots are granted one at a time, in order (a p-queue of concurrency 1), and
- * the n-th may start only a window plus a margin after the (n − limit)-th *arrived at the server*:
- * a strict sliding window over arrivals, which is what the server counts.
+ * before it is sent. Slots are granted one at a time, in order, and a slot is granted only once
+ * the `limit`-th latest request *arrived at the server* a window plus a margin ago: a strict
+ * sliding window over arrivals, which is what the server counts.
  *
- * We cannot see arrivals, so each request's arrival is bounded from what we do see:
- * - on a reused connection, by the time the request was written to the socket;
- * - on a new connection, the server may count it later (handshake, a server busy accepting a
- *   burst of connections: 50 ms seen against a cold simulator), so by when its answer arrived,
- *   at most the widest margin after the write. That costs at most one such delay per burst of
- *   new connections, not one per window.
- * The margin covers the rest (network jitter); a 429 the limiter let through widens it.
+ * We cannot see arrivals, so each one is bounded from what we do see (see arrivalBound): the
+ * write on a reused connection, the answer on a new one (at most the widest margin after the
+ * write), and for a request not yet written, "now" (it may leave any moment). The margin covers
+ * the rest (network jitter); a 429 the limiter let through widens it. A server's pause holds
+ * every grant. All times are epoch ms from the injected clock, so a window handed on to another
+ * process (recentStarts → preload) means the same there.
  */
 export interface Permit {
   /** Call when the request has been written to the socket; `reusedSocket` false for a new connection. */
   sent(info?: { reusedSocket?: boolean }): void;
   /** Call when the response (or an error) came back. */
   answered(): void;
+  /** The request will not be sent after all: the slot is given back (the server never saw it). */
+  cancel(): void;
 }
+
+export interface AcquireOptions {
+  /** Queue ahead of ordinary requests (a token request, a retry that already waited its turn). */
+  first?: boolean;
+}
+
+export type Journal = (recent: number[]) => Promise<void>;
 
 export interface RateLimiter {
   /** Requests allowed per window. */
   readonly limit: number;
-  /** Resolves when a request may start now; rejects with the signal's reason if aborted while waiting. */
-  acquire(signal?: AbortSignal): Promise<Permit>;
-  /** Total time callers spent waiting for a slot, in ms. */
+  /**
+   * Resolves when a request may start now; rejects with the signal's reason if aborted while
+   * waiting (no slot is taken), or with the journal's error if recording the grant failed.
+   */
+  acquire(signal?: AbortSignal, options?: AcquireOptions): Promise<Permit>;
+  /** Wall time during which at least one caller was waiting for a slot, in ms. */
   readonly waitedMs: number;
   /** Requests waiting for a slot right now. */
   readonly queued: number;
-  /** Latest possible arrival times (epoch ms) of the last `limit` requests, to hand the window on to the next run. */
+  /** Latest possible arrival times (epoch ms) of the last `limit` requests, oldest first. */
   recentStarts(): number[];
-  /** Continue a window begun elsewhere (the previous run): these starts count against the next requests. */
+  /** Continue a window begun elsewhere: a time T counts exactly like a request that arrived at T. */
   preload(epochStarts: number[]): void;
+  /** The server asked for a pause (Retry-After, reset time): no slot is granted before `epochMs`. */
+  pauseUntil(epochMs: number): void;
+  /**
+   * Called after each grant, before acquire() resolves, with recentStarts() (the new grant
+   * included): the caller makes the window durable before the request is sent. A rejection
+   * fails that acquire(), and the request is not sent.
+   */
+  setJournal(journal: Journal | undefined): void;
   /**
    * The server refused a request this limiter let through: its clock or its count differs from
    * ours by more than the margin. Doubles the margin (up to 5% of the window) from now on.
@@ -48,78 +67,153 @@ export interface RateLimiter {
 export interface RateLimiterOptions {
   limit: number;
   windowMs: number;
+  clock: Clock;
   /** Extra spacing added to the window for clock and network jitter. Default: 1% of the window, 20 ms..1 s. */
   marginMs?: number;
-  now?: () => number;
 }
 
 export function defaultMarginMs(windowMs: number): number {
   return Math.min(1000, Math.max(20, Math.ceil(windowMs * 0.01)));
 }
 
-/** One granted request, in the limiter's own clock. */
-interface Slot {
-  grantedAt: number;
-  sentAt?: number;
-  newConnection?: boolean;
-  answeredAt?: number;
+interface Waiter {
+  first: boolean;
+  resolve(slot: Slot): void;
+  reject(reason: unknown): void;
+  leave(): void;
 }
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  const now = options.now ?? (() => performance.now());
-  const { limit, windowMs } = options;
+  const { limit, windowMs, clock } = options;
   let marginMs = options.marginMs ?? defaultMarginMs(windowMs);
   const maxMarginMs = Math.max(marginMs, Math.ceil(windowMs * 0.05));
-  const queue = new PQueue({ concurrency: 1 });
-  /** The last `limit` slots, oldest first. */
-  const recent: Slot[] = [];
-  let waitedMs = 0;
-  const epochOffset = Date.now() - now();
+  const arrivals = createArrivalWindow({ limit, windowMs, maxMarginMs });
+  const waiters: Waiter[] = [];
+  const waiting = createWaitMeter(clock);
+  let pausedUntil = Number.NEGATIVE_INFINITY;
+  let journal: Journal | undefined;
+  let journaling = 0;
+  let granting = false;
+  /** Aborted to end the grant loop's sleep early: a waiter left, or a bound moved earlier. */
+  let wake: AbortController | undefined;
 
-  /** The latest time the server may have counted this request's arrival. */
-  function arrivalBound(slot: Slot): number {
-    const sent = Math.max(slot.grantedAt, slot.sentAt ?? 0);
-    if (!slot.newConnection) return sent;
-    return Math.min(slot.answeredAt ?? Number.POSITIVE_INFINITY, sent + maxMarginMs);
+  /** When the next slot may be granted: the window has room, and no server pause holds. */
+  const nextGrantAt = (now: number) => Math.max(arrivals.freeAt(now, marginMs), pausedUntil);
+
+  function nudge(): void {
+    wake?.abort();
   }
 
-  /** Runs alone (concurrency 1): waits until the slot `limit` places back has left the window. */
-  async function grant(signal?: AbortSignal): Promise<Slot> {
-    for (;;) {
-      const oldest = recent.length >= limit ? recent[recent.length - limit] : undefined;
-      // Re-checked after each sleep: a late send or a new connection can push the bound back.
-      const wait = oldest ? arrivalBound(oldest) + windowMs + marginMs - now() : 0;
-      if (wait <= 0) break;
-      await systemClock.sleep(Math.ceil(wait), signal);
+  async function sleepUntil(at: number): Promise<void> {
+    wake = new AbortController();
+    await clock.sleep(Math.ceil(at - clock.now()), wake.signal).catch(() => undefined);
+    wake = undefined;
+  }
+
+  /** Runs one at a time: grants the head waiter when the window allows, journals, hands over. */
+  async function grantLoop(): Promise<void> {
+    if (granting) return;
+    granting = true;
+    try {
+      while (waiters.length > 0) {
+        const at = nextGrantAt(clock.now());
+        // Re-checked after each sleep: a late send, a new connection or a pause can push it back.
+        if (at > clock.now()) {
+          await sleepUntil(at);
+          continue;
+        }
+        const waiter = waiters.shift()!;
+        waiter.leave();
+        const slot: Slot = { grantedAt: clock.now() };
+        arrivals.add(slot);
+        if (journal) await record(journal, slot, waiter);
+        else waiter.resolve(slot);
+      }
+    } finally {
+      granting = false;
     }
-    const slot: Slot = { grantedAt: now() };
-    recent.push(slot);
-    if (recent.length > limit) recent.shift();
-    return slot;
   }
 
-  async function acquire(signal?: AbortSignal): Promise<Permit> {
-    const queuedAt = now();
-    // Aborted while queued or waiting: no slot is taken, nothing was sent.
-    const slot = await queue.add(() => grant(signal), signal ? { signal } : {});
-    waitedMs += now() - queuedAt;
+  /** Makes the window durable before the request may leave; on failure the slot was never used. */
+  async function record(write: Journal, slot: Slot, waiter: Waiter): Promise<void> {
+    journaling += 1;
+    try {
+      await write(recentStarts());
+      waiter.resolve(slot);
+    } catch (error) {
+      arrivals.remove(slot);
+      waiter.reject(error);
+    } finally {
+      journaling -= 1;
+    }
+  }
+
+  const recentStarts = () => arrivals.recent(clock.now());
+
+  function permitFor(slot: Slot): Permit {
+    let cancelled = false;
     return {
       sent: (info) => {
-        slot.sentAt = now();
+        if (cancelled || slot.sentAt !== undefined) return;
+        slot.sentAt = clock.now();
         if (info?.reusedSocket === false) slot.newConnection = true;
+        nudge();
       },
-      answered: () => void (slot.answeredAt ??= now()),
+      answered: () => {
+        if (cancelled || slot.answeredAt !== undefined) return;
+        slot.answeredAt = clock.now();
+        nudge();
+      },
+      cancel: () => {
+        if (cancelled || slot.sentAt !== undefined) return;
+        cancelled = true;
+        arrivals.remove(slot);
+        nudge();
+      },
     };
+  }
+
+  function acquire(signal?: AbortSignal, opts: AcquireOptions = {}): Promise<Permit> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Slot>((resolve, reject) => {
+      const onAbort = () => {
+        const i = waiters.indexOf(waiter);
+        if (i < 0) return;
+        // Still queued: no slot is taken, nothing was sent.
+        waiters.splice(i, 1);
+        waiter.leave();
+        reject(signal!.reason);
+        nudge();
+      };
+      const waiter: Waiter = {
+        first: opts.first === true,
+        resolve, reject,
+        leave: () => {
+          signal?.removeEventListener('abort', onAbort);
+          waiting.leave();
+        },
+      };
+      const at = waiter.first ? waiters.findIndex((w) => !w.first) : -1;
+      waiters.splice(at < 0 ? waiters.length : at, 0, waiter);
+      waiting.enter();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void grantLoop();
+    }).then(permitFor);
   }
 
   return {
     limit,
     acquire,
-    recentStarts: () => recent.map((slot) => Math.round(arrivalBound(slot) + epochOffset)).filter(Number.isFinite),
-    preload(epochStarts) {
-      const starts = epochStarts.filter(Number.isFinite).sort((a, b) => a - b).slice(-limit);
-      recent.unshift(...starts.map((t) => ({ grantedAt: t - epochOffset })));
-      recent.splice(0, Math.max(0, recent.length - limit));
+    recentStarts,
+    // Counted exactly as requests that arrived at those times, no later.
+    // A time ahead of our clock (another host's clock runs fast) counts as at most the widest
+    // margin ahead: trusted as written, it would stall this run for as long as the clocks differ.
+    preload: (epochStarts) => arrivals.preload(epochStarts.map((t) => Math.min(t, clock.now() + maxMarginMs))),
+    pauseUntil(epochMs) {
+      if (Number.isFinite(epochMs)) pausedUntil = Math.max(pausedUntil, epochMs);
+    },
+    setJournal(next) {
+      journal = next;
     },
     widenMargin() {
       marginMs = Math.min(maxMarginMs, marginMs * 2);
@@ -128,11 +222,27 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return marginMs;
     },
     get waitedMs() {
-      return waitedMs;
+      return waiting.totalMs();
     },
     get queued() {
-      return queue.size + queue.pending;
+      return waiters.length + journaling;
     },
+  };
+}
+
+/** Wall time with at least one waiter: concurrent waits count once, not once per waiter. */
+function createWaitMeter(clock: Clock) {
+  let count = 0;
+  let since = 0;
+  let total = 0;
+  return {
+    enter() {
+      if (count++ === 0) since = clock.now();
+    },
+    leave() {
+      if (--count === 0) total += clock.now() - since;
+    },
+    totalMs: () => total + (count > 0 ? clock.now() - since : 0),
   };
 }
 
