@@ -1,4 +1,4 @@
-import { and, count, desc, eq, getTableColumns, isNull, ne, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, getTableColumns, isNull, notInArray, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow } from '../normalize/rows.ts';
 import { queryRows, type Executor } from './openDatabase.ts';
@@ -184,11 +184,15 @@ export interface MissingDevice {
   lookupFound: boolean;
 }
 
-/** Present devices the run has not seen, those missed longest first. */
-export async function selectMissingDevices(db: Executor, runId: number): Promise<MissingDevice[]> {
+/**
+ * Present devices the sync (its runs: more than one when resumed) has not seen, in the order they
+ * deserve a lookup: those no lookup has found yet first (missed longest first), then those found
+ * longest ago — so when a run cannot afford to look every one up, the next run looks up others.
+ */
+export async function selectMissingDevices(db: Executor, runIds: number[]): Promise<MissingDevice[]> {
   const rows = await db.select({ hwid: devices.hwid, missedRuns: devices.missedRuns, lookupFoundAt: devices.lookupFoundAt }).from(devices)
-    .where(and(isNull(devices.removedAt), ne(devices.lastRunId, runId)))
-    .orderBy(desc(devices.missedRuns), devices.hwid);
+    .where(and(isNull(devices.removedAt), notInArray(devices.lastRunId, runIds)))
+    .orderBy(sql`${devices.lookupFoundAt} asc nulls first`, desc(devices.missedRuns), devices.hwid);
   return rows.map((r) => ({ hwid: r.hwid, missedRuns: r.missedRuns, lookupFound: r.lookupFoundAt !== null }));
 }
 
@@ -198,8 +202,8 @@ export interface RemovalRule {
   gone: string[];
   /** Device Details still found them: kept, unless the list has not shown them for `archiveAtMisses` runs. */
   found: string[];
-  /** Misses at which a device that no lookup found in its streak is removed (1: now; 2: next run too). */
-  removeAtMisses: number;
+  /** Misses at which a device that no lookup found in its streak is removed (1: now; 2: next run too; null: never). */
+  removeAtMisses: number | null;
   archiveAtMisses: number;
   /** Seen by the run, though no row carries its id (its record was rejected): not missing. */
   exclude: string[];
@@ -210,7 +214,7 @@ export interface RemovalRule {
  * rule condemns. Returns how many were removed, and which of them Device Details still found
  * (archived: the list has stopped showing them).
  */
-export async function markMissingDevices(db: Executor, runId: number, now: Date, rule: RemovalRule): Promise<{ removed: number; archived: string[] }> {
+export async function markMissingDevices(db: Executor, runIds: number[], now: Date, rule: RemovalRule): Promise<{ removed: number; archived: string[] }> {
   const at = now.toISOString();
   // sql.param: drizzle would spread a bare array into a list of parameters.
   const gone = sql`${devices.hwid} = any(${sql.param(rule.gone)}::text[])`;
@@ -223,9 +227,9 @@ export async function markMissingDevices(db: Executor, runId: number, now: Date,
           removed_at = case
             when ${gone} then ${at}::timestamptz
             when ${found} then case when ${devices.missedRuns} + 1 >= ${rule.archiveAtMisses} then ${at}::timestamptz end
-            when ${devices.lookupFoundAt} is null and ${devices.missedRuns} + 1 >= ${rule.removeAtMisses} then ${at}::timestamptz
+            when ${devices.lookupFoundAt} is null and ${devices.missedRuns} + 1 >= ${rule.removeAtMisses ?? 32767} then ${at}::timestamptz
           end
-      where ${devices.removedAt} is null and ${devices.lastRunId} <> ${runId} and not ${devices.hwid} = any(${sql.param(rule.exclude)}::text[])
+      where ${devices.removedAt} is null and ${devices.lastRunId} <> all(${sql.param(runIds)}::int[]) and not ${devices.hwid} = any(${sql.param(rule.exclude)}::text[])
       returning ${devices.hwid} as hwid, removed_at, ${found} as found
     )
     select count(*) filter (where removed_at is not null)::int as removed,

@@ -2,6 +2,7 @@ import type { RemovalConfirm } from '../config/config.ts';
 import type { MissingDevice, RemovalRule } from '../db/devicesStore.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { allowManyListeners } from '../source/rateLimiter.ts';
 import { evaluateRemovalGuard } from './removalGuard.ts';
 
 /** A device the list has not shown for this many complete runs, though Device Details finds it, is removed (archived). */
@@ -43,7 +44,9 @@ export type RemovalDecision =
  * shifts while it is read and can come back truncated, so absence alone proves little:
  * - `lookup`: each missing device is asked for by Device Details (404 → removed; 200 → kept).
  *   When there are more of them than a read of the list costs, the list is read again first,
- *   and lookups go to those missed longest, up to that cost; the rest wait for the next run.
+ *   and lookups go to those no lookup has found yet, up to that cost; the rest are kept, and
+ *   later runs look them up in turn. Only a 404 removes (or, for a device the list has hidden for
+ *   three complete runs while lookups kept finding it, being archived).
  * - `recheck`: the list is read again; what it still misses is removed.
  * - `next-run`: removed when two complete runs in a row missed it.
  * The guard stops everything when the list looked truncated.
@@ -66,10 +69,12 @@ export async function confirmRemovals(ports: RemovalPorts, ctx: RemovalContext):
     return guard(ctx, missing.filter((d) => d.missedRuns + 1 >= removeAtMisses).length) ?? { trusted: true, rule, notes: [] };
   }
   const looked = await lookupAll(ports, missing.slice(0, budget), ctx);
-  const rule: RemovalRule = { ...looked, removeAtMisses: 2, archiveAtMisses: ARCHIVE_AT_MISSES, exclude };
+  // Only a lookup removes: a device no lookup has answered for is kept, however often the list
+  // misses it (a page that keeps coming back short must not cost a present device).
+  const rule: RemovalRule = { ...looked, removeAtMisses: null, archiveAtMisses: ARCHIVE_AT_MISSES, exclude };
   const notes = [...looked.notes];
   const deferred = missing.length - looked.gone.length - looked.found.length;
-  if (deferred > 0) notes.push(`${deferred} missing devices not looked up this run (budget ${budget} lookups); removed only if the next complete run misses them too`);
+  if (deferred > 0) notes.push(`${deferred} missing devices not looked up this run (budget ${budget} lookups); kept until a lookup answers for them`);
   const doomed = countDoomed(missing, rule);
   return guard(ctx, doomed) ?? { trusted: true, rule, notes };
 }
@@ -92,7 +97,7 @@ function countDoomed(missing: MissingDevice[], rule: RemovalRule): number {
   return missing.filter((d) => {
     if (gone.has(d.hwid)) return true;
     if (found.has(d.hwid)) return d.missedRuns + 1 >= rule.archiveAtMisses;
-    return !d.lookupFound && d.missedRuns + 1 >= rule.removeAtMisses;
+    return rule.removeAtMisses !== null && !d.lookupFound && d.missedRuns + 1 >= rule.removeAtMisses;
   }).length;
 }
 
@@ -106,6 +111,7 @@ async function lookupAll(ports: RemovalPorts, devices: MissingDevice[], ctx: Rem
   const notes: string[] = [];
   const stop = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  allowManyListeners(signal);
   let next = 0;
   const worker = async () => {
     while (next < devices.length && !signal.aborted) {
