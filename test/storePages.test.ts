@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts
 
 const NOW = new Date('2025-03-01T02:00:00Z');
 const ZERO: RunCounters = {
-  pages: 0, requests: 0, retries: 0, rateLimited: 0, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0,
+  pages: 0, requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0,
 };
 
 const adapter = (mac: string, ip: string) => ({ mac_addr: mac, ipv4_addr: ip, ipv6_addr: '' });

@@ -45,13 +45,15 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
   const summary = await runSync({
     database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
     ...(ctx.isTty && config.logFormat === 'pretty' ? { terminal: ctx.stderr } : {}),
-    settings: { removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone },
+    settings: {
+      removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone,
+      resumeWithinMs: config.sync.resumeWithinMs,
+    },
+    // Retention is housekeeping, under the run lock so two processes never prune at once: a failed
+    // prune is logged and retried after the next run.
+    afterSucceeded: () => pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays })
+      .then(() => undefined, (err: unknown) => void logger.warn('snapshot prune failed', { error: errorMessage(err) })),
   });
-  if (summary.status === 'succeeded') {
-    // Retention is housekeeping: a failed prune is logged and retried after the next run.
-    await pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays })
-      .catch((err: unknown) => logger.warn('snapshot prune failed', { error: errorMessage(err) }));
-  }
   return summary;
 }
 

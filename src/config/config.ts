@@ -38,6 +38,8 @@ export interface Config {
     readonly snapshotRetentionDays: number;
     readonly removalGuardPercent: number;
     readonly removalConfirm: RemovalConfirm;
+    /** An interrupted run stopped no longer ago than this is resumed; 0: never. */
+    readonly resumeWithinMs: number;
   };
   readonly httpPort: number;
   readonly logLevel: string;
@@ -51,7 +53,7 @@ export const CONFIG_VARIABLES = [
   'METAACCESS_PAGE_SIZE', 'METAACCESS_TIMEOUT_MS', 'METAACCESS_MAX_RETRIES',
   'METAACCESS_MAX_RESPONSE_BYTES', 'METAACCESS_ALLOW_INSECURE', 'SYNC_CRON',
   'SYNC_TIMEZONE', 'SYNC_ON_START', 'SNAPSHOT_RETENTION_DAYS', 'REMOVAL_GUARD_PERCENT',
-  'REMOVAL_CONFIRM', 'HTTP_PORT', 'LOG_LEVEL', 'LOG_FORMAT', 'PGLITE_DIR',
+  'REMOVAL_CONFIRM', 'SYNC_RESUME_WITHIN', 'HTTP_PORT', 'LOG_LEVEL', 'LOG_FORMAT', 'PGLITE_DIR',
 ] as const;
 
 const SECRETS = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID', 'METAACCESS_CLIENT_SECRET'];
@@ -120,6 +122,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       snapshotRetentionDays: readInt(get, 'SNAPSHOT_RETENTION_DAYS', 400, 0, 100_000),
       removalGuardPercent: readInt(get, 'REMOVAL_GUARD_PERCENT', 50, 0, 100),
       removalConfirm,
+      resumeWithinMs: readDuration(get, 'SYNC_RESUME_WITHIN', 6 * 3_600_000),
     },
     httpPort: readInt(get, 'HTTP_PORT', 9464, 0, 65_535),
     logLevel,
@@ -166,6 +169,18 @@ function readInt(get: (n: string) => string | undefined, name: string, fallback:
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
   return value;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `6h`, `90m`, `30s` or `2d`; `0` turns the feature off. */
+function readDuration(get: (n: string) => string | undefined, name: string, fallback: number): number {
+  const raw = get(name);
+  if (raw === undefined) return fallback;
+  if (raw === '0') return 0;
+  const match = /^(\d+)\s*([smhd])$/.exec(raw);
+  if (!match) throw new ConfigError(name, `"${raw}" is not a duration like 6h, 90m, 30s or 2d (0 turns it off)`);
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
 }
 
 function readBool(get: (n: string) => string | undefined, name: string, fallback: boolean): boolean {

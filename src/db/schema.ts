@@ -18,6 +18,7 @@ export const syncRuns = metaaccess.table('sync_runs', {
   requests: integer('requests').notNull().default(0),
   retries: integer('retries').notNull().default(0),
   rateLimited: integer('rate_limited').notNull().default(0),
+  rateLimitWaitMs: integer('rate_limit_wait_ms').notNull().default(0),
   devicesSeen: integer('devices_seen').notNull().default(0),
   devicesAdded: integer('devices_added').notNull().default(0),
   devicesChanged: integer('devices_changed').notNull().default(0),
@@ -28,6 +29,10 @@ export const syncRuns = metaaccess.table('sync_runs', {
   notes: text('notes'),
   recentRequests: jsonb('recent_requests').$type<number[]>(),
   endPage: integer('end_page'),
+  nextPage: integer('next_page'),
+  attemptOf: integer('attempt_of'),
+  resumedFrom: integer('resumed_from'),
+  resumePage: integer('resume_page'),
 }, (t) => [
   check('sync_runs_status_check', sql`${t.status} in ('running', 'succeeded', 'incomplete', 'failed', 'cancelled', 'abandoned')`),
   index('sync_runs_status_idx').on(t.status, t.id),

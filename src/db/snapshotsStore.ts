@@ -17,8 +17,8 @@ function fingerprint(d: SQL, o: SQL): SQL {
  * The devices a run accounts for: those its list showed, and those a Device Details lookup of
  * this run found although the list did not (a page left them out; they stay present).
  */
-function inRun(d: SQL, runId: number, capturedAt: Date): SQL {
-  return sql`(${d}.last_run_id = ${runId} or (${d}.removed_at is null and ${d}.lookup_found_at = ${capturedAt.toISOString()}::timestamptz))`;
+function inRun(d: SQL, runIds: number[], capturedAt: Date): SQL {
+  return sql`(${d}.last_run_id = any(${sql.param(runIds)}::int[]) or (${d}.removed_at is null and ${d}.lookup_found_at = ${capturedAt.toISOString()}::timestamptz))`;
 }
 
 /**
@@ -27,7 +27,7 @@ function inRun(d: SQL, runId: number, capturedAt: Date): SQL {
  * single insert per run is also what keeps (run_id, device_id) unique: `snapshots` has no key.
  * The partitions of the run's day must exist (ensureSnapshotPartitions, before the transaction).
  */
-export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date): Promise<number> {
+export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date, runIds: number[] = [runId]): Promise<number> {
   const fp = fingerprint(sql.raw('d'), sql.raw('o'));
   // One pass over the run's devices: new states become profiles (only those not seen before: an
   // insert that conflicts would still use up an identity value), and the snapshot rows find
@@ -38,7 +38,7 @@ export async function insertRunSnapshots(db: Executor, runId: number, capturedAt
       select d.id, d.last_seen, ${fp} as fp, d.status, d.critical_status, d.exempt, d.active, d.total_issue,
         d.total_critical_issue, d.agent_version, o.name, o.version
       from ${devices} d left join ${deviceOs} o on o.hwid = d.hwid
-      where ${inRun(sql.raw('d'), runId, capturedAt)}),
+      where ${inRun(sql.raw('d'), runIds, capturedAt)}),
     new_profiles as (
       insert into ${snapshotProfiles} (fingerprint, status, critical_status, exempt, active, total_issue, total_critical_issue,
         agent_version, os_name, os_version)
@@ -63,13 +63,13 @@ export async function insertRunSnapshots(db: Executor, runId: number, capturedAt
 }
 
 /** The day's figures: a later succeeded run on the same day replaces an earlier one. */
-export async function upsertComplianceDaily(db: Executor, runId: number, startedAt: Date, capturedAt: Date, timezone: string): Promise<void> {
+export async function upsertComplianceDaily(db: Executor, runId: number, startedAt: Date, capturedAt: Date, timezone: string, runIds: number[] = [runId]): Promise<void> {
   await db.execute(sql`
     insert into ${complianceDaily} (day, run_id, captured_at, devices, compliant, non_compliant, in_progress, critical, exempt, active)
     select (${startedAt.toISOString()}::timestamptz at time zone ${timezone})::date, ${runId}, ${capturedAt.toISOString()}::timestamptz,
       count(*), count(*) filter (where status = 0), count(*) filter (where status = 1), count(*) filter (where status = 3),
       count(*) filter (where critical_status = 1), count(*) filter (where exempt), count(*) filter (where active)
-    from ${devices} d where ${inRun(sql.raw('d'), runId, capturedAt)}
+    from ${devices} d where ${inRun(sql.raw('d'), runIds, capturedAt)}
     on conflict (day) do update set run_id = excluded.run_id, captured_at = excluded.captured_at, devices = excluded.devices,
       compliant = excluded.compliant, non_compliant = excluded.non_compliant, in_progress = excluded.in_progress,
       critical = excluded.critical, exempt = excluded.exempt, active = excluded.active`);

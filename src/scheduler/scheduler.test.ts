@@ -5,8 +5,8 @@ import { createSilentLogger } from '../lib/logger.ts';
 import { startScheduler } from './scheduler.ts';
 
 const summary = (runId: number): RunSummary => ({
-  runId, status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), notes: null, errorCode: null, error: null, abandonedRuns: [], rateLimitWaitMs: 0,
-  counters: { pages: 0, requests: 0, retries: 0, rateLimited: 0, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0 },
+  runId, trigger: 'test', status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), notes: null, errorCode: null, error: null, abandonedRuns: [], resumed: null, rateLimitWaitMs: 0,
+  counters: { pages: 0, requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0 },
 });
 
 describe('scheduler', () => {

@@ -1,0 +1,90 @@
+import { countPresentDevices, markMissingDevices, selectMissingDevices, type MissingDevice, type RemovalRule } from '../db/devicesStore.ts';
+import { tryAcquireRunLock, type HeldLock } from '../db/locks.ts';
+import type { Database } from '../db/openDatabase.ts';
+import { ensureSnapshotPartitions } from '../db/partitions.ts';
+import { selectHwidsOfRuns, selectHwidsStoredInRun, selectRejectedRaw } from '../db/runDevices.ts';
+import {
+  finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, selectResumePoint, updateRunRequests,
+  type ResumePoint, type RunCounters, type RunEnd, type RunRow,
+} from '../db/runs.ts';
+import { insertRunSnapshots, upsertComplianceDaily } from '../db/snapshotsStore.ts';
+import { LockLostError } from '../lib/errors.ts';
+import { writePages, type PageOutcome, type PreparedPages } from './storePages.ts';
+
+/** How a complete run ends: removals (if the guard allowed them), snapshot and daily figures, the row. */
+export interface CompleteRun {
+  runId: number;
+  /** Every run of the logical sync (this one, and the attempts it resumed). */
+  attempts: number[];
+  startedAt: Date;
+  finishedAt: Date;
+  timezone: string;
+  /** False: the guard tripped, so nothing is removed and no snapshot is added (status `incomplete`). */
+  trusted: boolean;
+  /** The removal rule, when devices were missing. */
+  rule?: RemovalRule | undefined;
+  /** The row's final content, given what the removals did. */
+  end: (marked: { removed: number; archived: string[] }) => RunEnd;
+}
+
+/**
+ * Every statement a sync run makes, behind one seam (as pg-boss routes its SQL): the run job
+ * speaks to this interface, so it can be unit-tested with a fake and read without the SQL.
+ */
+export interface RunStore {
+  lock(): Promise<HeldLock>;
+  markAbandoned(now: Date): Promise<number[]>;
+  lastRequestTimes(): Promise<number[]>;
+  lastSucceeded(): Promise<RunRow | undefined>;
+  resumePoint(now: Date, withinMs: number): Promise<ResumePoint | undefined>;
+  insertRun(trigger: string, startedAt: Date, resume?: ResumePoint): Promise<number>;
+  countPresent(): Promise<number>;
+  /** The rate window, durable before a request is sent. */
+  recordRequests(runId: number, times: number[]): Promise<void>;
+  /** Of these hwids, which the sync already stored. */
+  storedIn(attempts: number[], hwids: string[]): Promise<string[]>;
+  /** What earlier attempts stored and rejected (a resumed run must not take them for new). */
+  earlierKeys(attempts: number[]): Promise<{ stored: string[]; rejectedRaw: unknown[] }>;
+  writePages(prepared: PreparedPages, args: { runId: number; now: Date; counters: RunCounters; nextPage: number }): Promise<PageOutcome>;
+  missing(attempts: number[]): Promise<MissingDevice[]>;
+  /** In one transaction; throws LockLostError when the row is no longer `running`. */
+  complete(run: CompleteRun): Promise<void>;
+  finish(runId: number, end: RunEnd): Promise<boolean>;
+}
+
+export function createRunStore(database: Database): RunStore {
+  const { db } = database;
+  return {
+    lock: () => tryAcquireRunLock(database),
+    markAbandoned: (now) => markAbandonedRuns(db, now),
+    lastRequestTimes: () => selectLastRequestTimes(db),
+    lastSucceeded: () => selectLastSucceededRun(db),
+    resumePoint: (now, withinMs) => selectResumePoint(db, now, withinMs),
+    insertRun: (trigger, startedAt, resume) => insertRun(db, trigger, startedAt, resume),
+    countPresent: () => countPresentDevices(db),
+    recordRequests: (runId, times) => updateRunRequests(db, runId, times),
+    storedIn: (attempts, hwids) => selectHwidsStoredInRun(db, attempts, hwids),
+    earlierKeys: async (attempts) => ({ stored: await selectHwidsOfRuns(db, attempts), rejectedRaw: await selectRejectedRaw(db, attempts) }),
+    writePages: (prepared, args) => writePages(database, prepared, args),
+    missing: (attempts) => selectMissingDevices(db, attempts),
+    finish: (runId, end) => finishRun(db, runId, end),
+    async complete(run) {
+      const finishedAt = run.finishedAt;
+      // Outside the transaction: a new partition locks the snapshots table, which must last an instant.
+      if (run.trusted) await ensureSnapshotPartitions(db, finishedAt);
+      return db.transaction(async (tx) => {
+        let marked = { removed: 0, archived: [] as string[] };
+        if (run.trusted) {
+          if (run.rule) marked = await markMissingDevices(tx, run.attempts, finishedAt, run.rule);
+          await insertRunSnapshots(tx, run.runId, finishedAt, run.attempts);
+          await upsertComplianceDaily(tx, run.runId, run.startedAt, finishedAt, run.timezone, run.attempts);
+        }
+        const end = run.end(marked);
+        // If the lock connection died and another process took over, this run's results must not land.
+        if (!await finishRun(tx, run.runId, end)) {
+          throw new LockLostError(`run ${run.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`);
+        }
+      });
+    },
+  };
+}
