@@ -50,7 +50,12 @@ describe('CLI', () => {
     expect(table.stdout).toMatch(/\n1\s+succeeded\s+cli\s+/);
     const json = JSON.parse((await runCli(['runs', '--json'], { DATABASE_URL: env.DATABASE_URL })).stdout);
     expect(json).toHaveLength(1);
-    expect(json[0]).toMatchObject({ id: 1, status: 'succeeded', devicesSeen: 120, pages: 3 });
+    expect(json[0]).toMatchObject({ runId: 1, status: 'succeeded', devicesSeen: 120, pages: 3 });
+    // One shape for a run, whichever command prints it.
+    const synced = JSON.parse((await runCli(['sync', '--json'], env)).stdout);
+    const listed = JSON.parse((await runCli(['runs', '--json', '--limit', '1'], { DATABASE_URL: env.DATABASE_URL })).stdout)[0];
+    expect(Object.keys(listed).sort()).toEqual(Object.keys(synced).sort());
+    expect(listed).toEqual(synced);
   });
 
   it('sync: a garbage page fails the run with exit 1, and the token appears nowhere', async () => {

@@ -34,16 +34,56 @@ export function summaryText(s: RunSummary): string {
   const lines = [
     `run ${s.runId} ${s.status} in ${formatDuration(s.finishedAt.getTime() - s.startedAt.getTime())}`,
     `  devices seen ${c.devicesSeen}, added ${c.devicesAdded}, changed ${c.devicesChanged}, removed ${c.devicesRemoved}, rejected records ${c.recordsRejected}`,
-    `  pages ${c.pages}, requests ${c.requests}, retries ${c.retries}, rate limited (429) ${c.rateLimited}`,
+    `  pages ${c.pages}, requests ${c.requests}, retries ${c.retries}, rate limited (429) ${c.rateLimited}, rate-limit wait ${formatDuration(c.rateLimitWaitMs)}`,
   ];
+  if (s.resumed) lines.push(`  resumed run ${s.resumed.runId} from page ${s.resumed.page}`);
   if (s.notes) lines.push(`  note: ${s.notes}`);
   if (s.error) lines.push(`  error: ${s.errorCode}: ${s.error}`);
   return lines.join('\n') + '\n';
 }
 
-export function summaryJson(s: RunSummary): Record<string, unknown> {
+/** The one JSON shape of a run, for `sync --json`, `demo --json` and `runs --json` alike. */
+export interface RunJson {
+  runId: number;
+  status: string;
+  trigger: string;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  pages: number;
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  rateLimitWaitMs: number;
+  devicesSeen: number;
+  devicesAdded: number;
+  devicesChanged: number;
+  devicesRemoved: number;
+  recordsRejected: number;
+  notes: string | null;
+  errorCode: string | null;
+  error: string | null;
+  resumedFrom: number | null;
+  resumePage: number | null;
+}
+
+function runJson(r: Omit<RunJson, 'startedAt' | 'finishedAt' | 'durationMs'> & { startedAt: Date; finishedAt: Date | null }): RunJson {
   return {
-    runId: s.runId, status: s.status, startedAt: s.startedAt.toISOString(), finishedAt: s.finishedAt.toISOString(),
-    durationMs: s.finishedAt.getTime() - s.startedAt.getTime(), ...s.counters, notes: s.notes, errorCode: s.errorCode, error: s.error,
+    runId: r.runId, status: r.status, trigger: r.trigger, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null,
+    durationMs: r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+    pages: r.pages, requests: r.requests, retries: r.retries, rateLimited: r.rateLimited, rateLimitWaitMs: r.rateLimitWaitMs,
+    devicesSeen: r.devicesSeen, devicesAdded: r.devicesAdded, devicesChanged: r.devicesChanged, devicesRemoved: r.devicesRemoved,
+    recordsRejected: r.recordsRejected, notes: r.notes, errorCode: r.errorCode, error: r.error, resumedFrom: r.resumedFrom, resumePage: r.resumePage,
   };
+}
+
+export function summaryJson(s: RunSummary): RunJson {
+  return runJson({
+    ...s.counters, runId: s.runId, status: s.status, trigger: s.trigger, startedAt: s.startedAt, finishedAt: s.finishedAt, notes: s.notes,
+    errorCode: s.errorCode, error: s.error, resumedFrom: s.resumed?.runId ?? null, resumePage: s.resumed?.page ?? null,
+  });
+}
+
+export function rowJson(r: RunRow): RunJson {
+  return runJson({ ...r, runId: r.id });
 }

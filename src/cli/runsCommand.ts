@@ -2,7 +2,7 @@ import { selectRecentRuns } from '../db/runs.ts';
 import type { Command } from './command.ts';
 import { loadCommandConfig, withDatabase } from './context.ts';
 import { intFlag, parseFlags } from './flags.ts';
-import { runsTable } from './format.ts';
+import { rowJson, runsTable } from './format.ts';
 
 export const runsCommand: Command = {
   name: 'runs',
@@ -21,7 +21,7 @@ Options:
     const limit = intFlag(flags.limit, 'limit', 20, 1, 1000);
     const { config } = loadCommandConfig(ctx, false);
     const runs = await withDatabase(config, (database) => selectRecentRuns(database.db, limit));
-    if (flags.json) ctx.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+    if (flags.json) ctx.stdout.write(JSON.stringify(runs.map(rowJson), null, 2) + '\n');
     else ctx.stdout.write(runs.length ? runsTable(runs) : 'no runs yet\n');
     return 0;
   },
