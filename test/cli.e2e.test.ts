@@ -114,6 +114,20 @@ describe('CLI', () => {
     expect(run!.pages).toBeLessThanOrEqual(5);
     expect((await runCli(['sync'], env)).code).toBe(0);
   });
+
+  it('a second SIGTERM exits at once with 143, as the signal would', async () => {
+    const env = await setUp(2000);
+    let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
+    sim!.onPage((page) => {
+      if (page === 3) {
+        child?.kill('SIGTERM');
+        setTimeout(() => child?.kill('SIGTERM'), 20);
+      }
+    });
+    const result = await runCli(['sync'], { ...env, METAACCESS_RATE_LIMIT: '2', METAACCESS_RATE_WINDOW_MS: '2000' }, { onSpawn: (c) => (child = c) });
+    expect(result.code).toBe(143);
+    expect(result.stderr).toMatch(/second SIGTERM, exiting now/);
+  });
 });
 
 describe('demo on the embedded database', () => {

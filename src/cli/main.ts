@@ -42,7 +42,8 @@ function stopOnSignals(controller: AbortController, stderr: NodeJS.WritableStrea
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       stderr.write(`metaaccess-sync: second ${signal}, exiting now\n`);
-      process.exit(130);
+      // 128 + the signal's number, as a shell reports a process the signal ended.
+      process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     stderr.write(`metaaccess-sync: ${signal} received, stopping once the pages received are stored (again to exit now)\n`);
     controller.abort(Object.assign(new Error(`received ${signal}`), { signal }));

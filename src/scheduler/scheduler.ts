@@ -67,7 +67,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       debug: (m) => logger.debug(`node-cron: ${String(m)}`),
     },
   });
-  void task.start();
+  // node-cron's start() is async: a rejection must be logged, not left unhandled (which ends Node).
+  Promise.resolve(task.start()).catch((err: unknown) => logger.error('scheduler could not start its cron task', { error: errorMessage(err) }));
   logger.info('scheduler started', { cron: options.cron, timezone: options.timezone, nextRun: task.getNextRun()?.toISOString() });
   if (options.onStart) tick('schedule');
 

@@ -55,7 +55,10 @@ export function createOAuthTokenProvider(options: OAuthOptions): TokenProvider {
       form: { grant_type: 'client_credentials', client_id: options.clientId, client_secret: options.clientSecret },
     }), { what: 'token request', prerequisite: true }, signal);
     if (response.status !== 200) {
-      throw new ApiError('API_AUTH_FAILED', `token request ${describeStatus(response.status)}`, { status: response.status, body: snippet(response.body) });
+      // A 400/401 here is about the client credentials, not an access token.
+      const why = response.status === 400 || response.status === 401
+        ? 'refused: check METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET' : describeStatus(response.status);
+      throw new ApiError('API_AUTH_FAILED', `token request ${why}`, { status: response.status, body: snippet(response.body) });
     }
     const parsed = parseTokenBody(response.body);
     registerSecret(parsed.token);
