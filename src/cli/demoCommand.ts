@@ -2,7 +2,7 @@ import { and, count, eq } from 'drizzle-orm';
 import type { Config } from '../config/config.ts';
 import type { Database } from '../db/openDatabase.ts';
 import { syncRuns } from '../db/schema.ts';
-import { createSimulator, type Simulator } from '../simulator/simulator.ts';
+import { startSimulatorThread } from '../simulator/simulatorThread.ts';
 import type { Command } from './command.ts';
 import { describeDatabase, loadCommandConfig, withDatabase } from './context.ts';
 import { intFlag, parseFlags } from './flags.ts';
@@ -34,24 +34,22 @@ Options:
     const limit = intFlag(flags['rate-limit'], 'rate-limit', 10, 1, 10_000);
     const windowMs = intFlag(flags['rate-window-ms'], 'rate-window-ms', 1000, 10, 3_600_000);
     const { config, logger } = loadCommandConfig(ctx, false);
-    const simulator = createSimulator({
-      devices, seed: 2026, rateLimit: { limit, windowMs }, latencyMs: 15, jitterMs: 10,
-      auth: { clientId: 'demo-client', clientSecret: 'demo-secret-do-not-log' },
+    const summary = await withDatabase(config, async (database) => {
+      const generation = await previousDemoRuns(database);
+      const simulator = await startSimulatorThread({
+        devices, seed: 2026, rateLimit: { limit, windowMs }, latencyMs: 15, jitterMs: 10,
+        auth: { clientId: 'demo-client', clientSecret: 'demo-secret-do-not-log' },
+      }, generation);
+      try {
+        logger.info('demo: simulated account ready', { url: simulator.url, devices: simulator.devices, generation });
+        return await syncOnce(demoConfig(config, simulator.url, limit, windowMs), database, logger, ctx, 'demo');
+      } finally {
+        await simulator.close();
+      }
     });
-    await simulator.start();
-    try {
-      const summary = await withDatabase(config, async (database) => {
-        const generation = await previousDemoRuns(database);
-        evolve(simulator, generation);
-        logger.info('demo: simulated account ready', { url: simulator.url, devices: simulator.list().length, generation });
-        return syncOnce(demoConfig(config, simulator.url, limit, windowMs), database, logger, ctx, 'demo');
-      });
-      if (flags.json) ctx.stdout.write(JSON.stringify(summaryJson(summary), null, 2) + '\n');
-      else ctx.stdout.write(`${summaryText(summary)}  database: ${describeDatabase(config)}\n  next: \`node dist/cli.js runs\` lists every run; run the demo again to see changes\n`);
-      return exitCodeOf(summary, ctx.signal);
-    } finally {
-      await simulator.close();
-    }
+    if (flags.json) ctx.stdout.write(JSON.stringify(summaryJson(summary), null, 2) + '\n');
+    else ctx.stdout.write(`${summaryText(summary)}  database: ${describeDatabase(config)}\n  next: \`node dist/cli.js runs\` lists every run; run the demo again to see changes\n`);
+    return exitCodeOf(summary, ctx.signal);
   },
 };
 
@@ -59,15 +57,6 @@ async function previousDemoRuns(database: Database): Promise<number> {
   const [row] = await database.db.select({ n: count() }).from(syncRuns)
     .where(and(eq(syncRuns.trigger, 'demo'), eq(syncRuns.status, 'succeeded')));
   return row?.n ?? 0;
-}
-
-/** The account a user syncs tomorrow is not today's: each demo generation enrols, deletes and changes some devices. */
-function evolve(simulator: Simulator, generation: number): void {
-  if (generation === 0) return;
-  const size = simulator.list().length;
-  simulator.removeDevices(Math.min(size, Math.ceil(size * 0.01) * generation));
-  simulator.addDevices(Math.ceil(size * 0.02) * generation);
-  simulator.changeDevices(Math.min(size, Math.ceil(size * 0.05)));
 }
 
 function demoConfig(config: Config, url: string, rateLimit: number, rateWindowMs: number): Config {
