@@ -131,4 +131,20 @@ describe('end-to-end sync against the simulator', () => {
     expect(h.sim.stats().rateLimited).toBe(0);
     expect(h.sim.maxInWindow()).toBeLessThanOrEqual(4);
   });
+
+  it('a first run asks the account how many devices it has, and requests no page past the end', async () => {
+    // Slow answers and a wide prefetch: without an estimate, a window's worth of requests for
+    // pages past the end would already be on their way when the last page comes back.
+    h = await t.start({
+      simulator: { devices: 1000, seed: 8, rateLimit: { limit: 10, windowMs: 400 }, latencyMs: 60, jitterMs: 10 },
+      api: { rateLimit: 10, rateWindowMs: 400 },
+    });
+    const run = await h.sync();
+    expect(run.status).toBe('succeeded');
+    const byPath = (path: string) => h!.sim.log.filter((e) => e.path === path);
+    expect(byPath('account')).toHaveLength(1);
+    // 20 pages and the 413 that confirms page 20 was the last: nothing more.
+    expect(byPath('devices').map((e) => e.page!).sort((a, b) => a - b)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(run.counters.requests).toBe(22);
+  });
 });
