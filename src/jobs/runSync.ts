@@ -20,7 +20,8 @@ export interface SyncSettings {
 }
 
 export interface SyncDeps {
-  database: Database;
+  /** Where the run's statements go (or give `store` instead). */
+  database?: Database;
   /** The run's statements; by default on `database`. */
   store?: RunStore;
   source: Source;
@@ -59,7 +60,8 @@ export interface RunSummary {
  * snapshot; the next run within SYNC_RESUME_WITHIN continues it from its first uncommitted page.
  */
 export async function runSync(deps: SyncDeps): Promise<RunSummary> {
-  const store = deps.store ?? createRunStore(deps.database);
+  const store = deps.store ?? (deps.database ? createRunStore(deps.database) : undefined);
+  if (!store) throw new TypeError('runSync needs a database or a run store');
   const lock = await store.lock();
   try {
     const startedAt = new Date(deps.clock.now());
