@@ -1,4 +1,4 @@
-import type { RunRow } from '../db/runs.ts';
+import type { RunCounters, RunRow } from '../db/runs.ts';
 import type { RunSummary } from '../jobs/runSync.ts';
 
 /** Plain-text table: columns padded to their widest cell. */
@@ -43,23 +43,13 @@ export function summaryText(s: RunSummary): string {
 }
 
 /** The one JSON shape of a run, for `sync --json`, `demo --json` and `runs --json` alike. */
-export interface RunJson {
+export interface RunJson extends RunCounters {
   runId: number;
   status: string;
   trigger: string;
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
-  pages: number;
-  requests: number;
-  retries: number;
-  rateLimited: number;
-  rateLimitWaitMs: number;
-  devicesSeen: number;
-  devicesAdded: number;
-  devicesChanged: number;
-  devicesRemoved: number;
-  recordsRejected: number;
   notes: string | null;
   errorCode: string | null;
   error: string | null;
