@@ -92,6 +92,40 @@ describe('resume', () => {
   });
 });
 
+describe('resume, when the account or the clock moved on', () => {
+  it('a crashed run is as old as its last request, not as the run that found it dead', async () => {
+    const h = await t.start({ simulator: { devices: 300, seed: 55 }, api: SEQUENTIAL, settings: RESUME });
+    h.sim.injectFault({ match: { path: 'devices', page: 4 }, kind: 'status', status: 503, times: 2 });
+    const crashed = await h.sync();
+    // As a process killed 7 hours ago leaves it: still `running`, its last request long past.
+    const longAgo = Date.now() - 7 * 3_600_000;
+    await queryRows(h.tdb.database.db, sql`update metaaccess.sync_runs set status = 'running', finished_at = null,
+      started_at = ${new Date(longAgo - 60_000).toISOString()}::timestamptz, recent_requests = ${JSON.stringify([longAgo])}::jsonb where id = ${crashed.runId}`);
+    const before = h.sim.log.length;
+    const next = await h.sync();
+    expect(next.abandonedRuns).toEqual([crashed.runId]);
+    expect(next.resumed).toBeNull();
+    expect(pagesServed(h, before)[0]).toBe(1);
+  });
+
+  it('reads the list again from page 1 when it now ends before the resume page', async () => {
+    const h = await t.start({ simulator: { devices: 1000, seed: 56 }, api: SEQUENTIAL, settings: RESUME });
+    h.sim.injectFault({ match: { path: 'devices', page: 12 }, kind: 'status', status: 503, times: 2 });
+    const failed = await h.sync();
+    expect(failed.counters.pages).toBe(11);
+    h.sim.removeDevices(600);
+    const resumed = await h.sync();
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.notes).toMatch(/ended before resume page 12; read again from page 1/);
+    // Every device still in the account was stored by the sync, and none of them is removed.
+    const present = h.sim.list().map((d) => String(d.hwid));
+    const rows = await queryRows<{ hwid: string; removed: boolean; run: number }>(h.tdb.database.db,
+      sql`select hwid, removed_at is not null as removed, last_run_id as run from metaaccess.devices where hwid = any(${sql.param(present)}::text[])`);
+    expect(rows).toHaveLength(400);
+    expect(rows.every((r) => !r.removed && [failed.runId, resumed.runId].includes(r.run))).toBe(true);
+  });
+});
+
 describe('the rate window survives a kill', () => {
   it('a sync killed during its first burst and restarted at once gets no 429', async () => {
     const windowMs = 3000;

@@ -36,7 +36,11 @@ export async function selectResumePoint(db: Executor, now: Date, withinMs: numbe
   if (withinMs <= 0) return undefined;
   const [last] = await db.select().from(syncRuns).orderBy(desc(syncRuns.id)).limit(1);
   if (!last || !['failed', 'cancelled', 'abandoned'].includes(last.status) || !last.nextPage || last.nextPage <= 1) return undefined;
-  const stoppedAt = (last.finishedAt ?? last.startedAt).getTime();
+  // An abandoned run's finished_at is when the next run found it dead, not when it stopped: its
+  // last request tells that better.
+  const stoppedAt = last.status === 'abandoned'
+    ? Math.max(last.startedAt.getTime(), ...(last.recentRequests ?? []).filter(Number.isFinite))
+    : (last.finishedAt ?? last.startedAt).getTime();
   if (now.getTime() - stoppedAt > withinMs) return undefined;
   const root = last.attemptOf ?? last.id;
   const attempts = await db.select({ id: syncRuns.id }).from(syncRuns)

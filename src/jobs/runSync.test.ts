@@ -11,8 +11,9 @@ import { runSync } from './runSync.ts';
 import type { CompleteRun, RunStore } from './runStore.ts';
 
 /** The run core over fakes: an in-memory run store and a scripted API, no database, no HTTP. */
-function fakes(options: { devices: number; failPage?: number; resume?: ResumePoint }) {
+function fakes(options: { devices: number; failPage?: number; resume?: ResumePoint; handedOn?: number[] }) {
   const stored = new Map<string, number>();
+  const journal: number[][] = [];
   const written: { nextPage: number }[] = [];
   const ends: RunEnd[] = [];
   let completed: CompleteRun | undefined;
@@ -20,12 +21,12 @@ function fakes(options: { devices: number; failPage?: number; resume?: ResumePoi
   const store: RunStore = {
     lock: async () => ({ lost: new AbortController().signal, release: async () => undefined }),
     markAbandoned: async () => [],
-    lastRequestTimes: async () => [],
+    lastRequestTimes: async () => options.handedOn ?? [],
     lastSucceeded: async () => undefined,
     resumePoint: async () => options.resume,
     insertRun: async () => runId,
     countPresent: async () => 0,
-    recordRequests: async () => undefined,
+    recordRequests: async (_id, times) => void journal.push(times),
     storedIn: async (_attempts, hwids) => hwids.filter((h) => stored.has(h)),
     earlierKeys: async () => ({ stored: [...stored.keys()], rejectedRaw: [] }),
     writePages: async (prepared, args) => {
@@ -60,7 +61,7 @@ function fakes(options: { devices: number; failPage?: number; resume?: ResumePoi
     store, source, clock: systemClock, logger: createSilentLogger(), trigger: 'test',
     settings: { removalGuardPercent: 50, removalConfirm: 'lookup', timezone: 'UTC', resumeWithinMs: 3_600_000 },
   });
-  return { sync, stored, written, ends, pages, completed: () => completed };
+  return { sync, stored, written, ends, pages, journal, completed: () => completed };
 }
 
 describe('runSync over fakes', () => {
@@ -87,5 +88,13 @@ describe('runSync over fakes', () => {
     expect(summary.counters).toMatchObject({ pages: 10, devicesSeen: 100, devicesAdded: 100 });
     expect(f.completed()).toMatchObject({ attempts: [5, 7], trusted: true });
     expect(f.ends.at(-1)).toMatchObject({ status: 'succeeded', endPage: 11 });
+  });
+
+  it('puts the window handed on onto its own row before anything else, so a run stopped early does not lose it', async () => {
+    const now = Date.now();
+    const handedOn = [now - 300, now - 200, now - 100];
+    const f = fakes({ devices: 20, handedOn });
+    await f.sync();
+    expect(f.journal[0]).toEqual(handedOn);
   });
 });

@@ -71,6 +71,9 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
     // process, maybe killed) left it; every request's time is on its row before it is sent.
     deps.source.limiter.preload(await store.lastRequestTimes());
     const runId = await store.insertRun(deps.trigger, startedAt, resume);
+    // The window handed on goes onto the new row at once: a run stopped before its first request
+    // (which may wait most of a window) must not leave the next one an empty window.
+    await store.recordRequests(runId, deps.source.limiter.recentStarts());
     deps.source.limiter.setJournal((times) => store.recordRequests(runId, times));
     const logger = deps.logger.child({ runId });
     if (abandonedRuns.length) logger.warn('marked runs abandoned', { abandonedRuns });
@@ -129,7 +132,15 @@ async function executeRun(run: RunContext, state: RunState): Promise<{ status: '
   run.logger.info('sync started', { trigger: run.trigger, expectedDevices: previous?.devicesSeen ?? null, presentDevices: presentBefore });
   const expected = previous?.devicesSeen ?? await estimateDevices(run);
   const expectedLastPage = previous?.endPage ? previous.endPage - 1 : expected === null ? undefined : Math.ceil(expected / run.source.pageSize);
-  await readList(run, state, { expected, expectedLastPage, startPage: state.nextPage });
+  const startPage = state.nextPage;
+  await readList(run, state, { expected, expectedLastPage, startPage });
+  if (run.resume && run.resume.endPage === null && state.endPage === startPage) {
+    // The list now ends where the interrupted run meant to go on: it shrank under the resume
+    // point, so read it again from the start (devices already stored are not counted twice).
+    run.logger.warn('the list ends before the resume page; reading it again from page 1', { resumePage: startPage });
+    state.notes.push(`the list ended before resume page ${startPage}; read again from page 1`);
+    await readList(run, state, { expected, expectedLastPage, startPage: 1 });
+  }
   run.terminal?.write('\n');
   const decision = await decideRemovals(run, state, presentBefore);
   run.syncStats();

@@ -241,4 +241,19 @@ describe('pager: the end of the list is never guessed', () => {
     const { api } = scriptedApi(100, 10, (page) => (page === 4 ? 'end' : undefined));
     await expect(read(api, { expectedLastPage: 10 })).rejects.toMatchObject({ code: 'API_INCONSISTENT_LIST' });
   });
+
+  it('an end after a full page is confirmed on a first run too, and a transient [] there does not end the read', async () => {
+    const { api, calls } = scriptedApi(100, 10, (page, attempt) => (page === 5 && attempt === 1 ? 'end' : undefined));
+    const { devices, endPage } = await read(api, { prefetch: 1 });
+    expect(devices).toBe(100);
+    expect(endPage).toBe(11);
+    expect(calls.filter((p) => p === 5)).toHaveLength(2);
+  });
+
+  it('a transient [] past the previous end (the account grew) does not end the read either', async () => {
+    const { api } = scriptedApi(200, 10, (page, attempt) => (page === 14 && attempt === 1 ? 'end' : undefined));
+    const { devices, endPage } = await read(api, { expectedLastPage: 10, prefetch: 1 });
+    expect(devices).toBe(200);
+    expect(endPage).toBe(21);
+  });
 });

@@ -23,9 +23,10 @@ export interface PagerOptions {
   confirmSeen?: (hwids: string[]) => Promise<Set<string>>;
   startPage?: number;
   /**
-   * The last page that held devices when the previous run read the list. Past it, pages are
-   * requested one at a time (a request beyond the end is budget spent on nothing); before it, a
-   * page that says the list ended is suspicious and is confirmed by the page after it.
+   * The last page that held devices when the previous run read the list (or as estimated). Past
+   * it, pages are requested one at a time (a request beyond the end is budget spent on nothing);
+   * an end right after it is taken as the end, an end anywhere else after a full page is
+   * confirmed by the page after it.
    */
   expectedLastPage?: number;
   /** Drop records without a usable hwid (a re-read must not reject them a second time). */
@@ -142,10 +143,16 @@ function createRequestWindow(options: PagerOptions, parent: AbortSignal) {
   const shapes = new Map<number, Shape>();
   let nextToLaunch = options.startPage ?? 1;
   let stopAfter = Number.POSITIVE_INFINITY;
-  /** An end right after a short page or an end, or past the previous run's end, is the end. */
+  /**
+   * An end right after a short page or another end is the end; so is one exactly where the
+   * previous read ended. Anywhere else (after a full page: a transient `[]`, a list that grew or
+   * shrank, a first run) the page after it must say so too.
+   */
   const trusted = (page: number) => {
     const before = shapes.get(page - 1);
-    return before === 'short' || before === 'end' || page > (options.expectedLastPage ?? 0);
+    const after = shapes.get(page + 1);
+    if (after === 'full' || after === 'short') return false;
+    return before === 'short' || before === 'end' || page === (options.expectedLastPage ?? -1) + 1;
   };
 
   function start(page: number): Entry {
