@@ -78,7 +78,12 @@ describe('failure paths', () => {
     const run = await h.sync();
     expect(run.status).toBe('failed');
     expect(run.errorCode).toBe('API_UNAUTHORIZED');
-    expect(h.sim.stats().tokenRequests).toBe(2);
+    // The first token, and one renewal; pages already on their way when the first 401 came back
+    // (the account request proved the credentials, so pages go out together) may each renew once
+    // more — never a loop.
+    expect(h.sim.stats().tokenRequests).toBeGreaterThanOrEqual(2);
+    expect(h.sim.stats().tokenRequests).toBeLessThanOrEqual(3);
+    expect(h.sim.stats().requests).toBeLessThan(30);
   });
 
   it('never retries a 406', async () => {
