@@ -5,7 +5,7 @@
 // Rows are generated in SQL, day after day with the indexes present, as the worker writes them;
 // partitions come from the product's ensureSnapshotPartitions, the last day goes through the
 // product's insertRunSnapshots, and monthly compaction and retention through its pruneSnapshots.
-// Usage: node bench/history.mjs [--quick] [--keep]   (`npm run build` first; --keep leaves the database hist_bench)
+// Usage: node bench/history.mjs [--quick] [--keep]   (`npm run build` first; --keep leaves the database bench_history)
 import pg from 'pg';
 import { ensureSnapshotPartitions } from '../dist/db/partitions.js';
 import { insertRunSnapshots } from '../dist/db/snapshotsStore.js';
@@ -23,7 +23,7 @@ const PROFILES = quick ? 1_000 : 4_000;
 const CHANGE_EVERY_DAYS = 20;
 const FIRST_DAY = '2025-01-01';
 const REPS = 20;
-const DB = 'hist_bench';
+const DB = 'bench_history';
 /** Short, so the prune clocks stay inside the loaded year: no month is closed (and compacted) by them. */
 const RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;

@@ -24,10 +24,10 @@ const DEVICES = quick ? 10_000 : 100_000;
 const NAIVE_DEVICES = Math.min(DEVICES, quick ? 500 : 4_000);
 const RUNS = 3;
 const TOKEN = 'bench-token';
-const DB_PIPELINE = 'ing_pipeline';
-const DB_COPY = 'ing_copy';
-const DB_NAIVE = 'ing_naive';
-const DB_TEMPLATE = 'ing_template';
+const DB_PIPELINE = 'bench_ing_pipeline';
+const DB_COPY = 'bench_ing_copy';
+const DB_NAIVE = 'bench_ing_naive';
+const DB_TEMPLATE = 'bench_ing_template';
 const NOW = new Date();
 const RUN_ID = 1;
 

@@ -22,7 +22,7 @@ const PRODUCT_NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8
 /** One size is also measured with Node's defaults, for comparison. */
 const DEFAULTS_SIZE = quick ? 10_000 : 100_000;
 const TOKEN = 'bench-token';
-const DB = 'mem_sync';
+const DB = 'bench_mem_sync';
 const CHILD = fileURLToPath(new URL('./lib/syncChild.mjs', import.meta.url));
 
 function runChild(args, nodeFlags) {

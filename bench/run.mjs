@@ -1,5 +1,6 @@
 // The benchmark suite: `npm run bench` (full, writes BENCHMARKS.md) or `npm run bench -- --quick`
 // (a smoke run for CI: small sizes, prints the table, writes nothing, never fails on a missed target).
+// `--only=rate,requests,churn,resume,ingest,memory,history` picks scenarios (and writes nothing).
 // Each scenario runs in its own process and reports one JSON line (bench/lib/common.mjs emitResult).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,11 @@ const wanted = (name) => !only || only.includes(name);
 const started = performance.now();
 const results = [];
 if (wanted('rate')) results.push(await runScenario('rateBudget.mjs', ['--strategies=ours']));
+// Issue 10's request counts: the CLI in child processes against a simulator with short windows.
+// Alone on the machine (timings of restarts are among their figures), before anything overlaps.
+if (wanted('requests')) results.push(await runScenario('requests.mjs'));
+if (wanted('churn')) results.push(await runScenario('churn.mjs'));
+if (wanted('resume')) results.push(await runScenario('resume.mjs'));
 if (wanted('ingest')) results.push(await runScenario('ingest.mjs'));
 // The baselines are bound by round trips and 429 back-offs (the naive loop: 300 sequential
 // requests, 7.5 min at 1.5 s latency), not by the CPU, so they overlap the memory scenario

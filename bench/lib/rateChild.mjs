@@ -35,7 +35,7 @@ function limiterShape(wait) {
   };
 }
 
-// The last page is short, so the pager knows it is the end without an extra request.
+// The last page is short (10 devices fewer); the request after it answers 413 and confirms the end.
 const sim = await startSimulatorProcess({
   // seed 7: rateBudget.mjs draws the same latency stream to compute the theoretical minimum.
   devices: p.pages * 50 - 10, seed: 7, auth: { token: TOKEN }, latencyMs: p.latencyMs, jitterMs: p.jitterMs,
@@ -58,10 +58,23 @@ const wallMs = performance.now() - started;
 const stats = await sim.stats();
 const maxInWindow = await sim.maxInWindow();
 if (process.env.BENCH_DUMP_LOG) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP_LOG, JSON.stringify(await sim.log()));
+// Each 429, with the arrivals the server counted in the window before it and the simulator's
+// event-loop stalls in that window: a client that sent too early, or a server that counted late.
+const explained = [];
+if (stats.rateLimited > 0 && (p.strategy === 'ours' || process.env.BENCH_EXPLAIN_429)) {
+  const entries = await sim.log();
+  const stalls = await sim.stalls();
+  entries.forEach((e, i) => {
+    if (e.status !== 429) return;
+    const before = entries.slice(0, i).filter((x) => e.epoch - x.epoch < p.windowMs).map((x) => Math.round(x.epoch - e.epoch));
+    const near = stalls.filter((s) => s.epoch <= e.epoch + 5 && e.epoch - s.epoch < p.windowMs).map((s) => `${Math.round(s.ms)} ms ending at ${Math.round(s.epoch - e.epoch)}`);
+    explained.push(`${e.path}${e.page ? ` ${e.page}` : ''} (request ${i + 1}): ${before.length} counted in the window before it, the earliest at ${before[0]} ms; simulator stalls: ${near.join(', ') || 'none over 5 ms'}`);
+  });
+}
 await database.close();
 await sim.close();
 await dropDatabase(p.db);
 process.stdout.write(`${JSON.stringify({
   ...p, status: summary.status, error: summary.error ?? null, wallMs, requests: stats.requests, rateLimited: stats.rateLimited,
-  maxInWindow, devicesSeen: summary.counters.devicesSeen,
+  maxInWindow, devicesSeen: summary.counters.devicesSeen, explained,
 })}\n`);

@@ -30,6 +30,8 @@ export async function startSimulatorProcess(options) {
     stats: () => call('stats'),
     maxInWindow: () => call('maxInWindow'),
     log: () => call('log'),
+    /** Event-loop stalls of the simulator process over 5 ms: { epoch (when it ended), ms }. */
+    stalls: () => call('stalls'),
     close: async () => {
       await call('close');
       await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve()));
