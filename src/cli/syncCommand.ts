@@ -19,8 +19,10 @@ export const syncCommand: Command = {
 Applies pending migrations, then reads every device page from the MetaAccess API
 (METAACCESS_URL) within the rate limit and stores devices, OS rows, network adapters and a
 snapshot in the database. Credentials: METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and
-METAACCESS_CLIENT_SECRET (each also as *_FILE). SIGINT/SIGTERM stores the pages the run holds,
-stops, and records the run as cancelled.
+METAACCESS_CLIENT_SECRET (each also as *_FILE). Devices the list no longer shows are confirmed
+gone with Device Details before they are marked removed (REMOVAL_CONFIRM). A run interrupted
+less than SYNC_RESUME_WITHIN (6h) ago is resumed from its first uncommitted page.
+SIGINT/SIGTERM stores the pages the run holds, stops, and records the run as cancelled.
 
 Options:
   --json   print the run summary as JSON to stdout
