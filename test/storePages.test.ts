@@ -28,7 +28,7 @@ function pageSemantics(open: () => Promise<{ database: Database; close(): Promis
 
   const q = <T>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
   const store = async (runId: number, rawDevices: unknown[], page = 1) => storePages(database, {
-    runId, pages: [{ page, rawDevices }], now: NOW, counters: ZERO, recentRequests: [1, 2],
+    runId, pages: [{ page, rawDevices }], now: NOW, counters: ZERO,
   });
   const osOf = async (hwid: string) => q<{ name: string | null }>(sql`select name from metaaccess.device_os where hwid = ${hwid}`);
   const adaptersOf = async (hwid: string) => q<{ position: number; mac: string | null }>(
@@ -76,15 +76,15 @@ function pageSemantics(open: () => Promise<{ database: Database; close(): Promis
     expect({ stored: outcome.stored.length, added: outcome.added, rejected: outcome.rejected }).toEqual({ stored: 0, added: 0, rejected: 2 });
     const rejected = await q<{ page: number; reason: string }>(sql`select page, reason from metaaccess.rejected_records where run_id = ${runId} order by id`);
     expect(rejected).toEqual([{ page: 7, reason: 'missing hwid' }, { page: 7, reason: 'record is not an object (number)' }]);
-    const [run] = await q<{ pages: number; records_rejected: number; recent_requests: unknown }>(
-      sql`select pages, records_rejected, recent_requests from metaaccess.sync_runs where id = ${runId}`);
-    expect(run).toEqual({ pages: 1, records_rejected: 2, recent_requests: [1, 2] });
+    const [run] = await q<{ pages: number; records_rejected: number }>(
+      sql`select pages, records_rejected from metaaccess.sync_runs where id = ${runId}`);
+    expect(run).toEqual({ pages: 1, records_rejected: 2 });
   });
 
   it('stores a group of pages in one transaction, each rejection under its own page', async () => {
     const runId = await insertRun(database.db, 'test', NOW);
     const outcome = await storePages(database, {
-      runId, now: NOW, counters: { ...ZERO, pages: 4, devicesSeen: 200 }, recentRequests: [3],
+      runId, now: NOW, counters: { ...ZERO, pages: 4, devicesSeen: 200 },
       pages: [
         { page: 5, rawDevices: [{ hwid: 'G1', os_info: win }, { hostname: 'no hwid' }] },
         { page: 6, rawDevices: [{ hwid: 'G2', network_info: [adapter('00:0c:29:00:00:07', '10.0.0.7')] }, 'junk'] },

@@ -205,8 +205,6 @@ export interface RemovalRule {
   /** Misses at which a device that no lookup found in its streak is removed (1: now; 2: next run too; null: never). */
   removeAtMisses: number | null;
   archiveAtMisses: number;
-  /** Seen by the run, though no row carries its id (its record was rejected): not missing. */
-  exclude: string[];
 }
 
 /**
@@ -229,7 +227,7 @@ export async function markMissingDevices(db: Executor, runIds: number[], now: Da
             when ${found} then case when ${devices.missedRuns} + 1 >= ${rule.archiveAtMisses} then ${at}::timestamptz end
             when ${devices.lookupFoundAt} is null and ${devices.missedRuns} + 1 >= ${rule.removeAtMisses ?? 32767} then ${at}::timestamptz
           end
-      where ${devices.removedAt} is null and ${devices.lastRunId} <> all(${sql.param(runIds)}::int[]) and not ${devices.hwid} = any(${sql.param(rule.exclude)}::text[])
+      where ${devices.removedAt} is null and ${devices.lastRunId} <> all(${sql.param(runIds)}::int[])
       returning ${devices.hwid} as hwid, removed_at, ${found} as found
     )
     select count(*) filter (where removed_at is not null)::int as removed,

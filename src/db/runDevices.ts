@@ -1,6 +1,6 @@
 import { and, inArray } from 'drizzle-orm';
 import type { Executor } from './openDatabase.ts';
-import { devices, rejectedRecords } from './schema.ts';
+import { devices } from './schema.ts';
 
 /**
  * Which of these hwids this sync has already stored: each stored device carries the id of the
@@ -18,11 +18,4 @@ export async function selectHwidsOfRuns(db: Executor, runIds: number[]): Promise
   if (runIds.length === 0) return [];
   const rows = await db.select({ hwid: devices.hwid }).from(devices).where(inArray(devices.lastRunId, runIds));
   return rows.map((r) => r.hwid);
-}
-
-/** The raw records the earlier attempts of a sync rejected (their hwids count as seen). */
-export async function selectRejectedRaw(db: Executor, runIds: number[]): Promise<unknown[]> {
-  if (runIds.length === 0) return [];
-  const rows = await db.select({ raw: rejectedRecords.raw }).from(rejectedRecords).where(inArray(rejectedRecords.runId, runIds));
-  return rows.map((r) => r.raw);
 }

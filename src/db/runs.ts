@@ -93,7 +93,7 @@ export interface RunCounters {
  * `running`. A process that takes the lock over marks it `abandoned` first, so a run that lost
  * its lock finds out here, and its page rolls back instead of landing beside the new run's.
  */
-export async function updateRunCounters(db: Executor, runId: number, counters: RunCounters & { nextPage?: number; recentRequests?: number[] }): Promise<void> {
+export async function updateRunCounters(db: Executor, runId: number, counters: RunCounters & { nextPage?: number }): Promise<void> {
   const rows = await db.update(syncRuns).set(counters).where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))).returning({ id: syncRuns.id });
   if (rows.length === 0) throw new LockLostError(`run ${runId} is no longer running: another process took the run lock over and marked it abandoned`);
 }
@@ -107,7 +107,6 @@ export interface RunEnd {
   errorCode?: string | null;
   error?: string | null;
   notes?: string | null;
-  recentRequests?: number[];
 }
 
 /**
@@ -124,7 +123,6 @@ export async function finishRun(db: Executor, runId: number, end: RunEnd): Promi
     error: end.error ?? null,
     notes: end.notes ?? null,
     ...(end.endPage === undefined ? {} : { endPage: end.endPage }),
-    ...(end.recentRequests ? { recentRequests: end.recentRequests } : {}),
   }).where(and(eq(syncRuns.id, runId), inArray(syncRuns.status, from))).returning({ id: syncRuns.id });
   return rows.length === 1;
 }

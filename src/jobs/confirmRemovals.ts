@@ -25,8 +25,6 @@ export interface RemovalContext {
   presentBefore: number;
   /** Devices the run stored (read after a re-read too). */
   seen: () => number;
-  /** hwids the run saw but rejected: not missing. */
-  rejected: ReadonlySet<string>;
   /** Requests one read of the list costs: lookups beyond that are dearer than a re-read. */
   listCost: number;
   /** Lookups in flight at once; the rate limiter sets the pace. */
@@ -52,8 +50,7 @@ export type RemovalDecision =
  * The guard stops everything when the list looked truncated.
  */
 export async function confirmRemovals(ports: RemovalPorts, ctx: RemovalContext): Promise<RemovalDecision> {
-  const exclude = [...ctx.rejected];
-  let missing = withoutRejected(await ports.selectMissing(), ctx.rejected);
+  let missing = await ports.selectMissing();
   if (missing.length === 0) return { trusted: true, rule: undefined, notes: [] };
   const tripped = guard(ctx, missing.length);
   if (tripped) return tripped;
@@ -61,26 +58,22 @@ export async function confirmRemovals(ports: RemovalPorts, ctx: RemovalContext):
   if (ctx.mode === 'recheck' || (ctx.mode === 'lookup' && missing.length > budget)) {
     ctx.logger.info('reading the list again for missing devices', { missing: missing.length });
     await ports.reread(new Set(missing.map((d) => d.hwid)));
-    missing = withoutRejected(await ports.selectMissing(), ctx.rejected);
+    missing = await ports.selectMissing();
   }
   if (ctx.mode !== 'lookup') {
     const removeAtMisses = ctx.mode === 'recheck' ? 1 : 2;
-    const rule = { gone: [], found: [], removeAtMisses, archiveAtMisses: removeAtMisses, exclude };
+    const rule = { gone: [], found: [], removeAtMisses, archiveAtMisses: removeAtMisses };
     return guard(ctx, missing.filter((d) => d.missedRuns + 1 >= removeAtMisses).length) ?? { trusted: true, rule, notes: [] };
   }
   const looked = await lookupAll(ports, missing.slice(0, budget), ctx);
   // Only a lookup removes: a device no lookup has answered for is kept, however often the list
   // misses it (a page that keeps coming back short must not cost a present device).
-  const rule: RemovalRule = { ...looked, removeAtMisses: null, archiveAtMisses: ARCHIVE_AT_MISSES, exclude };
+  const rule: RemovalRule = { ...looked, removeAtMisses: null, archiveAtMisses: ARCHIVE_AT_MISSES };
   const notes = [...looked.notes];
   const deferred = missing.length - looked.gone.length - looked.found.length;
   if (deferred > 0) notes.push(`${deferred} missing devices not looked up this run (budget ${budget} lookups); kept until a lookup answers for them`);
   const doomed = countDoomed(missing, rule);
   return guard(ctx, doomed) ?? { trusted: true, rule, notes };
-}
-
-function withoutRejected(missing: MissingDevice[], rejected: ReadonlySet<string>): MissingDevice[] {
-  return rejected.size ? missing.filter((d) => !rejected.has(d.hwid)) : missing;
 }
 
 function guard(ctx: RemovalContext, missing: number): RemovalDecision | undefined {

@@ -63,7 +63,7 @@ export async function readList(deps: ReadDeps, state: RunState, options: ReadOpt
   try {
     for await (const group of groups) {
       const prepared = preparePages(group.map((b) => ({ page: b.page, rawDevices: b.devices })));
-      state.keys.normalized(group.flatMap((b) => b.devices), prepared);
+      state.keys.normalized(prepared);
       await writer.add({ group, prepared }, group.reduce((n, b) => n + b.devices.length, 0));
       if (options.lookingFor) {
         for (const d of prepared.stored) options.lookingFor.delete(d.device.hwid);

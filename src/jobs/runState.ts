@@ -1,62 +1,44 @@
-import { hwidKey } from '../normalize/hwid.ts';
 import type { RunCounters } from '../db/runs.ts';
 import { createSeenKeys, type SeenKeys } from '../source/seenKeys.ts';
 import type { PreparedPages } from './storePages.ts';
 
 /**
  * The rule "each device once per sync" in one place. A hwid is handled once it was normalized
- * (stored, or about to be) or rejected; the pager drops a record whose hwid was handled, asking
- * `confirm` about probable repeats (the seen set holds 4-byte hashes, so a hit is only probable).
- * What is handled lives in three places until it is committed: the hashes, the hwids normalized
- * but not yet committed (`unwritten`: invisible to the database), and the rejected ones (no
- * device row carries the run's id). A resumed run starts with what the earlier attempts stored.
+ * (stored, or about to be); the pager drops a record whose hwid was handled, asking `confirm`
+ * about probable repeats (the seen set holds 4-byte hashes, so a hit is only probable). Until it
+ * is committed, a handled hwid is in `unwritten` too: invisible to the database. (A record the
+ * normalizer rejects has no usable hwid — the property tests hold it to that — so it has nothing
+ * to count as seen.) A resumed run starts with what the earlier attempts stored.
  */
 export interface RunKeys {
   readonly seen: SeenKeys;
-  /** hwids whose records were rejected: seen, though not stored. */
-  readonly rejected: ReadonlySet<string>;
   confirm(hwids: string[]): Promise<Set<string>>;
   /** A group was normalized: its devices are handled from now on. */
-  normalized(raw: unknown[], prepared: PreparedPages): void;
+  normalized(prepared: PreparedPages): void;
   /** A group was committed: the database now answers for its devices. */
   committed(prepared: PreparedPages): void;
-  /** Resume: what the earlier attempts of the sync stored and rejected. */
-  preload(stored: string[], rejectedRaw: unknown[]): void;
+  /** Resume: what the earlier attempts of the sync stored. */
+  preload(stored: string[]): void;
 }
 
 export function createRunKeys(storedInSync: (hwids: string[]) => Promise<string[]>): RunKeys {
   const seen = createSeenKeys();
   const unwritten = new Set<string>();
-  const rejected = new Set<string>();
   return {
     seen,
-    rejected,
     async confirm(hwids) {
       // Taken before the query: a group that commits while the query runs is caught by one or the other.
-      const known = hwids.filter((h) => unwritten.has(h) || rejected.has(h));
+      const known = hwids.filter((h) => unwritten.has(h));
       return new Set([...known, ...await storedInSync(hwids)]);
     },
-    normalized(raw, prepared) {
+    normalized(prepared) {
       for (const d of prepared.stored) unwritten.add(d.device.hwid);
-      if (prepared.rejectedCount === 0) return;
-      const stored = new Set(prepared.stored.map((d) => d.device.hwid));
-      for (const record of raw) {
-        const key = hwidKey(record);
-        if (key !== undefined && !stored.has(key)) rejected.add(key);
-      }
     },
     committed(prepared) {
       for (const d of prepared.stored) unwritten.delete(d.device.hwid);
     },
-    preload(stored, rejectedRaw) {
+    preload(stored) {
       for (const hwid of stored) seen.add(hwid);
-      for (const raw of rejectedRaw) {
-        const key = hwidKey(raw);
-        if (key !== undefined) {
-          seen.add(key);
-          rejected.add(key);
-        }
-      }
     },
   };
 }

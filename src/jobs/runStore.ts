@@ -2,7 +2,7 @@ import { countPresentDevices, markMissingDevices, selectMissingDevices, type Mis
 import { tryAcquireRunLock, type HeldLock } from '../db/locks.ts';
 import type { Database } from '../db/openDatabase.ts';
 import { ensureSnapshotPartitions } from '../db/partitions.ts';
-import { selectHwidsOfRuns, selectHwidsStoredInRun, selectRejectedRaw } from '../db/runDevices.ts';
+import { selectHwidsOfRuns, selectHwidsStoredInRun } from '../db/runDevices.ts';
 import {
   finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, selectResumePoint, updateRunRequests,
   type ResumePoint, type RunCounters, type RunEnd, type RunRow,
@@ -43,8 +43,8 @@ export interface RunStore {
   recordRequests(runId: number, times: number[]): Promise<void>;
   /** Of these hwids, which the sync already stored. */
   storedIn(attempts: number[], hwids: string[]): Promise<string[]>;
-  /** What earlier attempts stored and rejected (a resumed run must not take them for new). */
-  earlierKeys(attempts: number[]): Promise<{ stored: string[]; rejectedRaw: unknown[] }>;
+  /** What earlier attempts stored (a resumed run must not take them for new). */
+  storedBy(attempts: number[]): Promise<string[]>;
   writePages(prepared: PreparedPages, args: { runId: number; now: Date; counters: RunCounters; nextPage: number }): Promise<PageOutcome>;
   missing(attempts: number[]): Promise<MissingDevice[]>;
   /** In one transaction; throws LockLostError when the row is no longer `running`. */
@@ -64,7 +64,7 @@ export function createRunStore(database: Database): RunStore {
     countPresent: () => countPresentDevices(db),
     recordRequests: (runId, times) => updateRunRequests(db, runId, times),
     storedIn: (attempts, hwids) => selectHwidsStoredInRun(db, attempts, hwids),
-    earlierKeys: async (attempts) => ({ stored: await selectHwidsOfRuns(db, attempts), rejectedRaw: await selectRejectedRaw(db, attempts) }),
+    storedBy: (attempts) => selectHwidsOfRuns(db, attempts),
     writePages: (prepared, args) => writePages(database, prepared, args),
     missing: (attempts) => selectMissingDevices(db, attempts),
     finish: (runId, end) => finishRun(db, runId, end),

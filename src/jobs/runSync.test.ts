@@ -28,7 +28,7 @@ function fakes(options: { devices: number; failPage?: number; resume?: ResumePoi
     countPresent: async () => 0,
     recordRequests: async (_id, times) => void journal.push(times),
     storedIn: async (_attempts, hwids) => hwids.filter((h) => stored.has(h)),
-    earlierKeys: async () => ({ stored: [...stored.keys()], rejectedRaw: [] }),
+    storedBy: async () => [...stored.keys()],
     writePages: async (prepared, args) => {
       for (const d of prepared.stored) stored.set(d.device.hwid, args.runId);
       written.push({ nextPage: args.nextPage });

@@ -119,8 +119,7 @@ async function startState(store: RunStore, runId: number, startedAt: Date, resum
     keys: createRunKeys((hwids) => store.storedIn(attempts, hwids)), endPage: resume?.endPage ?? undefined, nextPage: resume?.page ?? 1,
   };
   if (resume) {
-    const earlier = await store.earlierKeys(resume.attempts);
-    state.keys.preload(earlier.stored, earlier.rejectedRaw);
+    state.keys.preload(await store.storedBy(resume.attempts));
     state.notes.push(`resumed run ${resume.runId} from page ${resume.page}`);
   }
   return state;
@@ -195,7 +194,7 @@ async function decideRemovals(run: RunContext, state: RunState, presentBefore: n
     lookup: (hwid, signal) => run.source.api.fetchDeviceDetails(hwid, signal),
   }, {
     mode: run.settings.removalConfirm, guardPercent: run.settings.removalGuardPercent, presentBefore,
-    seen: () => state.counters.devicesSeen, rejected: state.keys.rejected, listCost: state.endPage ?? state.counters.pages + 1,
+    seen: () => state.counters.devicesSeen, listCost: state.endPage ?? state.counters.pages + 1,
     concurrency: run.source.prefetch, logger: run.logger, signal: run.signal,
   });
   state.notes.push(...decision.notes);

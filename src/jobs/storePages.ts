@@ -62,7 +62,7 @@ export function mergePrepared(groups: PreparedPages[]): PreparedPages {
 export async function writePages(
   database: Database,
   prepared: PreparedPages,
-  args: { runId: number; now: Date; counters: RunCounters; recentRequests?: number[]; nextPage?: number },
+  args: { runId: number; now: Date; counters: RunCounters; nextPage?: number },
 ): Promise<PageOutcome> {
   const { stored, rejected, rejectedCount } = prepared;
   return database.db.transaction(async (tx) => {
@@ -75,7 +75,6 @@ export async function writePages(
       devicesAdded: args.counters.devicesAdded + added,
       devicesChanged: args.counters.devicesChanged + changed,
       recordsRejected: args.counters.recordsRejected + rejectedCount,
-      ...(args.recentRequests ? { recentRequests: args.recentRequests } : {}),
       ...(args.nextPage === undefined ? {} : { nextPage: args.nextPage }),
     });
     return { stored, added, changed, rejected: rejectedCount };
@@ -85,7 +84,7 @@ export async function writePages(
 /** preparePages then writePages. */
 export async function storePages(
   database: Database,
-  args: { runId: number; pages: { page: number; rawDevices: unknown[] }[]; now: Date; counters: RunCounters; recentRequests?: number[] },
+  args: { runId: number; pages: { page: number; rawDevices: unknown[] }[]; now: Date; counters: RunCounters },
 ): Promise<PageOutcome> {
   return writePages(database, preparePages(args.pages), args);
 }
