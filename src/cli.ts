@@ -3,13 +3,14 @@ import { demoCommand } from './cli/demoCommand.ts';
 import { main } from './cli/main.ts';
 import { migrateCommand } from './cli/migrateCommand.ts';
 import { pruneCommand } from './cli/pruneCommand.ts';
+import { reportCommand } from './cli/reportCommand.ts';
 import { runsCommand } from './cli/runsCommand.ts';
 import { scheduleCommand } from './cli/scheduleCommand.ts';
 import { simulateCommand } from './cli/simulateCommand.ts';
 import { syncCommand } from './cli/syncCommand.ts';
 
 process.exitCode = await main(process.argv.slice(2), {
-  commands: [migrateCommand, syncCommand, scheduleCommand, runsCommand, pruneCommand, demoCommand, simulateCommand],
+  commands: [migrateCommand, syncCommand, scheduleCommand, runsCommand, reportCommand, pruneCommand, demoCommand, simulateCommand],
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,

@@ -76,7 +76,9 @@ export const PAGE_SCRIPT = `(function () {
   });
   new Chart(document.getElementById('os-chart'), {
     type: 'bar',
-    data: { labels: data.os.labels, datasets: [{ label: 'Devices', data: data.os.devices, backgroundColor: '#5c6bc0' }] },
+    data: { labels: data.os.labels, datasets: [{ label: 'Devices', data: data.os.devices, backgroundColor: data.os.labels.map(function (l, i) {
+      return data.os.hasOther && i === data.os.labels.length - 1 ? '#9aa3b2' : '#5c6bc0';
+    }) }] },
     options: {
       indexAxis: 'y', responsive: true, maintainAspectRatio: false,
       plugins: {

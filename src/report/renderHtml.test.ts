@@ -27,7 +27,7 @@ describe('renderHtml', () => {
     const evil = '</script><script>alert(1)</script>\u2028';
     const page = renderHtml(toReport(sampleInput({ os: [{ os: evil, devices: 40 }] })), library);
     const data = JSON.parse(scripts(page)[0]!.text);
-    expect(data.os).toEqual({ labels: [evil], devices: [40], pct: [100] });
+    expect(data.os).toEqual({ labels: [evil], devices: [40], pct: [100], hasOther: false });
     expect(page).not.toContain('<script>alert(1)');
   });
 

@@ -54,7 +54,7 @@ function chartData(r: Report) {
       days, devices: series((p) => p.devices), compliant: series((p) => p.compliant), nonCompliant: series((p) => p.nonCompliant),
       inProgress: series((p) => p.inProgress), compliantPct: series((p) => p.compliantPct),
     },
-    os: { labels: os.map((o) => o.label), devices: os.map((o) => o.devices), pct: os.map((o) => o.pct) },
+    os: { labels: os.map((o) => o.label), devices: os.map((o) => o.devices), pct: os.map((o) => o.pct), hasOther: r.osOther !== null },
   };
 }
 

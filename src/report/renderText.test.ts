@@ -35,6 +35,17 @@ describe('renderText', () => {
     expect(plain).toContain('(low 50.0%, high 75.0%)');
   });
 
+  it('folds three or more days in a row without a run into one line', () => {
+    const sparse = toReport(sampleInput({ days: 30 }));
+    const text = renderText(sparse, { colour: false });
+    const rows = text.split('\n').filter((line) => /^2026-0\d-\d\d /.test(line));
+    expect(rows[0]).toBe('2026-02-09  · no succeeded run through 2026-02-28 (20 days)');
+    // Two days in a row keep a line each.
+    expect(rows.slice(2, 4)).toEqual(['2026-03-02  · no succeeded run', '2026-03-03  · no succeeded run']);
+    expect(rows.map((r) => r.slice(0, 10))).toEqual(['2026-02-09', '2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05',
+      '2026-03-06', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-10']);
+  });
+
   it('lists the top OS names and the rest as other, and the longest non-compliant devices', () => {
     expect(plain).toMatch(/^ {2}Windows 11 Enterprise +15 +37\.5% +█+$/m);
     expect(plain).toMatch(/^ {2}other \(3 names\) +9 +22\.5% /m);

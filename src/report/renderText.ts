@@ -78,11 +78,18 @@ function trend(r: Report, colour: boolean): string[] {
     `  ${paint('█', 'green', colour)} compliant  ${paint('▒', 'red', colour)} non-compliant  ${paint('░', 'yellow', colour)} still reporting   (share of devices present)`,
     `${pad('day', 10)}  ${pad('', TREND_BAR)}  ${padStart('compl.', 6)}  ${padStart('devices', 7)}`,
   ];
-  for (const day of days) {
-    const p = byDay.get(day);
-    lines.push(p
-      ? `${day}  ${trendBar(p, colour)}  ${padStart(pct(p.compliantPct), 6)}  ${padStart(String(p.devices), 7)}`
-      : `${day}  ${paint('· no succeeded run', 'dim', colour)}`);
+  for (let i = 0; i < days.length; i++) {
+    const p = byDay.get(days[i]!);
+    if (p) {
+      lines.push(`${p.day}  ${trendBar(p, colour)}  ${padStart(pct(p.compliantPct), 6)}  ${padStart(String(p.devices), 7)}`);
+      continue;
+    }
+    // Days in a row without a run share one line: a new database would otherwise print a page of them.
+    let last = i;
+    while (last + 1 < days.length && !byDay.has(days[last + 1]!)) last++;
+    const span = last - i >= 2 ? ` through ${days[last]} (${last - i + 1} days)` : '';
+    for (const day of span ? [days[i]!] : days.slice(i, last + 1)) lines.push(`${day}  ${paint(`· no succeeded run${span}`, 'dim', colour)}`);
+    i = last;
   }
   const values = days.map((d) => byDay.get(d)?.compliantPct ?? null);
   const known = values.filter((v): v is number => v !== null);

@@ -1,0 +1,124 @@
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Config } from '../config/config.ts';
+import type { Executor } from '../db/openDatabase.ts';
+import {
+  selectComplianceDaily, selectCurrentCounts, selectLastSucceededRun, selectLongestNonCompliant, selectOsCounts, selectReportSchemaState,
+} from '../db/reportStore.ts';
+import { systemClock } from '../lib/clock.ts';
+import { AppError } from '../lib/errors.ts';
+import { toReport, type ReportInput } from '../report/model.ts';
+import { periodEnding } from '../report/period.ts';
+import { renderHtml, type ChartLibrary } from '../report/renderHtml.ts';
+import { renderText } from '../report/renderText.ts';
+import type { Command } from './command.ts';
+import { describeDatabase, loadCommandConfig, withDatabase, type CliContext } from './context.ts';
+import { intFlag, parseFlags } from './flags.ts';
+
+const HELP = `Usage: metaaccess-sync report [--days N] [--top N] [--json] [--html FILE]
+
+Reads the database (never writes to it, never migrates it) and shows:
+  - the devices present now: compliant, non-compliant, still reporting (status 3), critical,
+    exempt and active, as counts and % of the devices present; the last succeeded run
+  - the compliance trend of the last N days (compliance_daily: each day's last succeeded run),
+    one row per day, days in SYNC_TIMEZONE
+  - the devices present per operating system (the top N, the rest as "other")
+  - the top N devices non-compliant the longest, with the time they became non-compliant
+
+Options:
+  --days N     days of trend, ending today (default 30, 1..3660)
+  --top N      OS names and devices listed (default 10, 1..1000)
+  --json       print one JSON object to stdout instead of text:
+                 {database, generatedAt, timezone, lastRun: {id, finishedAt} | null,
+                  summary: {devices, compliant, nonCompliant, inProgress, critical, exempt, active,
+                            percent: {compliant, nonCompliant, inProgress, critical, exempt, active}},
+                  period: {from, to, days},
+                  trend: [{day, runId, capturedAt, devices, compliant, nonCompliant, inProgress,
+                           critical, exempt, active, compliantPct}],   (days with a run only)
+                  os: [{os, devices, pct}], osOther: {names, devices, pct} | null,
+                  longestNonCompliant: [{hwid, hostname, since, days}]}
+               times are ISO 8601 UTC, days YYYY-MM-DD, percentages of the devices present
+               (one decimal, null when there are none); os null = no OS reported
+  --html FILE  write one self-contained HTML page with charts to FILE (opens offline)
+
+Exit codes: 0 ok, 1 failed (no metaaccess-sync data in the database, or it cannot be read),
+2 bad flags or configuration.
+`;
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'compliance summary, trend and longest non-compliant devices (text, --json, --html)',
+  help: HELP,
+  async run(args, ctx) {
+    const flags = parseFlags(args, { days: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } });
+    const days = intFlag(flags.days, 'days', 30, 1, 3660);
+    const top = intFlag(flags.top, 'top', 10, 1, 1000);
+    if (flags.html !== undefined && flags.html.trim() === '') throw new AppError('USAGE', '--html needs a file name (see --help)', { exitCode: 2 });
+    const { config } = loadCommandConfig(ctx, false);
+    const report = toReport(await readReportInput(config, new Date(systemClock.now()), days, top));
+    if (flags.html !== undefined) {
+      const bytes = writeHtml(flags.html, renderHtml(report, loadChartLibrary()));
+      if (!flags.json) ctx.stdout.write(`wrote the HTML report (${bytes} bytes) to ${flags.html}\n`);
+    }
+    if (flags.json) ctx.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else if (flags.html === undefined) ctx.stdout.write(renderText(report, { colour: useColour(ctx) }));
+    return 0;
+  },
+};
+
+/** Colour only on a terminal, and not when NO_COLOR asks for none (no-color.org). */
+function useColour(ctx: CliContext): boolean {
+  return ctx.isTty && (ctx.stdout as { isTTY?: boolean }).isTTY === true && !ctx.env.NO_COLOR;
+}
+
+function noData(config: Config, why: string): AppError {
+  return new AppError('REPORT_NO_DATA', `${describeDatabase(config)} ${why}: run \`metaaccess-sync migrate\` or a sync first`);
+}
+
+async function readReportInput(config: Config, now: Date, days: number, top: number): Promise<ReportInput> {
+  // Opening an embedded database that is not there would create one: refuse before opening.
+  if (!config.databaseUrl && !existsSync(join(resolve(config.pgliteDir), 'PG_VERSION'))) throw noData(config, 'holds no metaaccess-sync data (no database there)');
+  const timezone = config.sync.timezone;
+  const period = periodEnding(now, timezone, days);
+  const read = await withDatabase(config, (database) =>
+    // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
+    // read only, so nothing can be created even by mistake.
+    database.db.transaction(async (tx) => readRows(tx, config, period, top), { isolationLevel: 'repeatable read', accessMode: 'read only' }),
+  { migrate: false });
+  return { database: describeDatabase(config), generatedAt: now, timezone, days, top, ...read };
+}
+
+async function readRows(tx: Executor, config: Config, period: { from: string; to: string }, top: number) {
+  const state = await selectReportSchemaState(tx);
+  if (!state.schemaExists) throw noData(config, 'holds no metaaccess-sync data (no schema metaaccess)');
+  if (state.missing.length) throw noData(config, `is not migrated to this version (missing ${state.missing.join(', ')})`);
+  return {
+    current: await selectCurrentCounts(tx),
+    lastRun: await selectLastSucceededRun(tx),
+    daily: await selectComplianceDaily(tx, period.from, period.to),
+    os: await selectOsCounts(tx),
+    longest: await selectLongestNonCompliant(tx, top),
+  } satisfies Partial<ReportInput>;
+}
+
+/** Chart.js's browser build, read from node_modules each time: the page must not need a CDN. */
+export function loadChartLibrary(): ChartLibrary {
+  const dist = dirname(createRequire(import.meta.url).resolve('chart.js'));
+  const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { version: string };
+  return { name: 'Chart.js', version: pkg.version, source: readFileSync(join(dist, 'chart.umd.min.js'), 'utf8') };
+}
+
+/** Written beside the target and renamed over it: a reader never sees half a page. */
+function writeHtml(file: string, html: string): number {
+  const target = resolve(file);
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, html);
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return Buffer.byteLength(html);
+}
