@@ -94,8 +94,8 @@ async function checkMigration(query: Query, migrateAll: () => Promise<void>, db:
       total_issue = s.total_issue, total_critical_issue = s.total_critical_issue, agent_version = s.agent_version, last_run_id = 4
       from metaaccess.device_snapshots s where s.device_id = d.id and s.run_id = 3;`);
   const capturedAt = new Date('2025-03-11T02:10:00Z');
-  await ensureSnapshotPartitions(db(), capturedAt);
-  expect(await insertRunSnapshots(db(), 4, capturedAt)).toBe(3);
+  await ensureSnapshotPartitions(db(), capturedAt.toISOString().slice(0, 10));
+  expect(await insertRunSnapshots(db(), 4, capturedAt, capturedAt.toISOString().slice(0, 10))).toBe(3);
   expect(await query(PROFILES)).toEqual([{ n: states }]);
   const latest = `select device_id, status, exempt, total_issue, agent_version, os_name from metaaccess.device_snapshots where run_id = %s order by device_id`;
   expect(await query(latest.replace('%s', '4'))).toEqual(await query(latest.replace('%s', '3')));

@@ -21,7 +21,7 @@ const rows = <T>(q: ReturnType<typeof sql>) => queryRows<T>(h!.tdb.database.db, 
  */
 async function backdateRun(harness: Harness, runId: number, at: Date): Promise<void> {
   const { db } = harness.tdb.database;
-  await ensureSnapshotPartitions(db, at);
+  await ensureSnapshotPartitions(db, at.toISOString().slice(0, 10));
   const iso = at.toISOString();
   await db.execute(sql`update metaaccess.snapshots set day = ${iso.slice(0, 10)}::date where run_id = ${runId}`);
   await db.execute(sql`update metaaccess.sync_runs set started_at = ${iso}::timestamptz, finished_at = ${iso}::timestamptz where id = ${runId}`);

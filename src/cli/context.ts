@@ -23,7 +23,7 @@ export function loadCommandConfig(ctx: CliContext, requireCredentials: boolean):
 export async function withDatabase<T>(config: Config, fn: (database: Database) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
   try {
-    if (options.migrate !== false) await runMigrations(database);
+    if (options.migrate !== false) await runMigrations(database, { timezone: config.sync.timezone });
     return await fn(database);
   } finally {
     await database.close();

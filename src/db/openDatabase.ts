@@ -19,7 +19,7 @@ export interface Database {
   /** For PostgreSQL: the connection string, to open the dedicated lock connection. */
   url?: string;
   /** For PGlite: runs drizzle's migrator with its own driver. */
-  migrateWith?: (config: { migrationsFolder: string; migrationsSchema: string; migrationsTable: string }) => Promise<void>;
+  migrateWith?: (config: { migrationsFolder: string; migrationsSchema: string; migrationsTable: string }, timezone: string) => Promise<void>;
   /** For PGlite: aborted (with a LockLostError) when the data directory's lock file is compromised. */
   lockLost?: AbortSignal;
   close(): Promise<void>;
@@ -90,8 +90,10 @@ async function openPglite(dir: string, lockOptions?: FileLockOptions): Promise<D
       db: drizzlePglite(pglite, { schema }) as unknown as Db,
       kind: 'pglite',
       lockLost: lock.lost,
-      migrateWith: async (config) => {
+      migrateWith: async (config, timezone) => {
         const { migrate } = await import('drizzle-orm/pglite/migrator');
+        // One connection: the setting is seen by the migrations that follow.
+        await pglite.query("select set_config('metaaccess.timezone', $1, false)", [timezone]);
         await migrate(drizzlePglite(pglite), config);
       },
       close: async () => {

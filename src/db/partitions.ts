@@ -31,13 +31,12 @@ export function partitionOf(name: string): SnapshotPartition | undefined {
 }
 
 /**
- * Makes the partitions for the month of `at` and the next one, unless they exist (no DEFAULT
+ * Makes the partitions for the month of `day` (a run's day) and the next one, unless they exist (no DEFAULT
  * partition: a row for a missing month fails loudly). Called before a run's snapshot is inserted,
  * outside its transaction: creating a partition locks the parent, which should last an instant.
  * Creating the next month ahead means the run at a month's start normally creates nothing.
  */
-export async function ensureSnapshotPartitions(db: Executor, at: Date): Promise<string[]> {
-  const day = utcDay(at);
+export async function ensureSnapshotPartitions(db: Executor, day: string): Promise<string[]> {
   const names: string[] = [];
   for (const month of [monthStart(day), monthStart(day, 1)]) {
     const rows = await queryRows<{ name: string }>(db, sql`select metaaccess.create_snapshot_partition(${month}::date) as name`);

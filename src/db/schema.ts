@@ -154,7 +154,7 @@ export const rejectedRecords = metaaccess.table('rejected_records', {
 
 export const complianceDaily = metaaccess.table('compliance_daily', {
   day: date('day', { mode: 'string' }).primaryKey(),
-  runId: integer('run_id').notNull(),
+  runId: integer('run_id').notNull().references(() => syncRuns.id),
   capturedAt: tstz('captured_at').notNull(),
   devices: integer('devices').notNull(),
   compliant: integer('compliant').notNull(),
@@ -164,3 +164,85 @@ export const complianceDaily = metaaccess.table('compliance_daily', {
   exempt: integer('exempt').notNull(),
   active: integer('active').notNull(),
 });
+
+/** Labels of the codes, for BI tools to join instead of re-typing the mapping (rows in migrations/0007). */
+export const statusLabels = metaaccess.table('status_labels', {
+  status: smallint('status').primaryKey(),
+  label: text('label').notNull(),
+  description: text('description').notNull(),
+});
+
+export const criticalStatusLabels = metaaccess.table('critical_status_labels', {
+  criticalStatus: smallint('critical_status').primaryKey(),
+  label: text('label').notNull(),
+});
+
+export const exemptLabels = metaaccess.table('exempt_labels', {
+  exempt: boolean('exempt').primaryKey(),
+  label: text('label').notNull(),
+});
+
+export const activeLabels = metaaccess.table('active_labels', {
+  active: boolean('active').primaryKey(),
+  label: text('label').notNull(),
+});
+
+export const changeKinds = metaaccess.table('change_kinds', {
+  change: text('change').primaryKey(),
+  description: text('description').notNull(),
+});
+
+/**
+ * Each device's state as of the last succeeded run that saw it: what the change log diffs a new
+ * run against. Storage (not for BI): only rows that changed are written, so a calm night costs a
+ * scan, not 100,000 updates. A run that does not succeed leaves it alone, so what a cancelled run
+ * changed is logged by the next run that succeeds.
+ */
+export const deviceState = metaaccess.table('device_state', {
+  deviceId: integer('device_id').primaryKey().references(() => devices.id),
+  present: boolean('present').notNull(),
+  runId: integer('run_id').notNull().references(() => syncRuns.id),
+  status: smallint('status'),
+  criticalStatus: smallint('critical_status'),
+  exempt: boolean('exempt'),
+  hostname: text('hostname'),
+  osFamily: text('os_family'),
+  osName: text('os_name'),
+  osVersion: text('os_version'),
+  machineType: text('machine_type'),
+  agentVersion: text('agent_version'),
+  macs: text('macs').array().notNull(),
+  ips: text('ips').array().notNull(),
+});
+
+/** The change log: one row per thing that changed about a device in a succeeded run. */
+export const deviceChanges = metaaccess.table('device_changes', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  runId: integer('run_id').notNull().references(() => syncRuns.id),
+  day: date('day', { mode: 'string' }).notNull(),
+  changedAt: tstz('changed_at').notNull(),
+  deviceId: integer('device_id').notNull().references(() => devices.id),
+  change: text('change').notNull().references(() => changeKinds.change),
+  oldValue: text('old_value'),
+  newValue: text('new_value'),
+}, (t) => [
+  index('device_changes_day_idx').on(t.day, t.change),
+  index('device_changes_device_idx').on(t.deviceId, t.changedAt),
+  index('device_changes_run_idx').on(t.runId),
+]);
+
+/** Status intervals (SCD type 2): how long each device held each compliance state. */
+export const deviceStatusIntervals = metaaccess.table('device_status_intervals', {
+  deviceId: integer('device_id').notNull().references(() => devices.id),
+  validFrom: tstz('valid_from').notNull(),
+  validTo: tstz('valid_to'),
+  status: smallint('status'),
+  criticalStatus: smallint('critical_status'),
+  exempt: boolean('exempt'),
+  firstRunId: integer('first_run_id').notNull().references(() => syncRuns.id),
+  lastRunId: integer('last_run_id').references(() => syncRuns.id),
+}, (t) => [
+  primaryKey({ columns: [t.deviceId, t.validFrom] }),
+  index('device_status_intervals_current_idx').on(t.status, t.validFrom).where(sql`${t.validTo} is null`),
+  index('device_status_intervals_from_idx').on(t.validFrom),
+]);

@@ -1,6 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from './openDatabase.ts';
-import { utcDay } from './partitions.ts';
 import { complianceDaily, deviceOs, devices, snapshotProfiles, snapshots } from './schema.ts';
 
 /**
@@ -17,7 +16,7 @@ function fingerprint(d: SQL, o: SQL): SQL {
  * The devices a run accounts for: those its list showed, and those a Device Details lookup of
  * this run found although the list did not (a page left them out; they stay present).
  */
-function inRun(d: SQL, runIds: number[], capturedAt: Date): SQL {
+export function inRun(d: SQL, runIds: number[], capturedAt: Date): SQL {
   return sql`(${d}.last_run_id = any(${sql.param(runIds)}::int[]) or (${d}.removed_at is null and ${d}.lookup_found_at = ${capturedAt.toISOString()}::timestamptz))`;
 }
 
@@ -27,7 +26,7 @@ function inRun(d: SQL, runIds: number[], capturedAt: Date): SQL {
  * single insert per run is also what keeps (run_id, device_id) unique: `snapshots` has no key.
  * The partitions of the run's day must exist (ensureSnapshotPartitions, before the transaction).
  */
-export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date, runIds: number[] = [runId]): Promise<number> {
+export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date, day: string, runIds: number[] = [runId]): Promise<number> {
   const fp = fingerprint(sql.raw('d'), sql.raw('o'));
   // One pass over the run's devices: new states become profiles (only those not seen before: an
   // insert that conflicts would still use up an identity value), and the snapshot rows find
@@ -54,7 +53,7 @@ export async function insertRunSnapshots(db: Executor, runId: number, capturedAt
       select id, fingerprint from new_profiles),
     inserted as (
       insert into ${snapshots} (last_seen, day, run_id, device_id, profile_id)
-      select s.last_seen, ${utcDay(capturedAt)}::date, ${runId}, s.id, p.id
+      select s.last_seen, ${day}::date, ${runId}, s.id, p.id
       from src s join profiles p on p.fingerprint = s.fp
       order by s.id
       returning 1)
@@ -62,11 +61,11 @@ export async function insertRunSnapshots(db: Executor, runId: number, capturedAt
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The day's figures: a later succeeded run on the same day replaces an earlier one. */
-export async function upsertComplianceDaily(db: Executor, runId: number, startedAt: Date, capturedAt: Date, timezone: string, runIds: number[] = [runId]): Promise<void> {
+/** The day's figures (`day`: the run's day): a later succeeded run on the same day replaces an earlier one. */
+export async function upsertComplianceDaily(db: Executor, runId: number, capturedAt: Date, day: string, runIds: number[] = [runId]): Promise<void> {
   await db.execute(sql`
     insert into ${complianceDaily} (day, run_id, captured_at, devices, compliant, non_compliant, in_progress, critical, exempt, active)
-    select (${startedAt.toISOString()}::timestamptz at time zone ${timezone})::date, ${runId}, ${capturedAt.toISOString()}::timestamptz,
+    select ${day}::date, ${runId}, ${capturedAt.toISOString()}::timestamptz,
       count(*), count(*) filter (where status = 0), count(*) filter (where status = 1), count(*) filter (where status = 3),
       count(*) filter (where critical_status = 1), count(*) filter (where exempt), count(*) filter (where active)
     from ${devices} d where ${inRun(sql.raw('d'), runIds, capturedAt)}

@@ -7,24 +7,34 @@ import {
   finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, selectResumePoint, updateRunRequests,
   type ResumePoint, type RunCounters, type RunEnd, type RunRow,
 } from '../db/runs.ts';
+import { recordRunHistory, type RunHistory } from '../db/historyStore.ts';
 import { insertRunSnapshots, upsertComplianceDaily } from '../db/snapshotsStore.ts';
+import { dayIn } from '../lib/calendar.ts';
 import { LockLostError } from '../lib/errors.ts';
 import { writePages, type PageOutcome, type PreparedPages } from './storePages.ts';
 
-/** How a complete run ends: removals (if the guard allowed them), snapshot and daily figures, the row. */
+/** What the success transaction did, for the run row. */
+export interface Completed {
+  removed: number;
+  archived: string[];
+  /** From the change log; absent when the run was not trusted (nothing logged). */
+  history?: RunHistory;
+}
+
+/** How a complete run ends: removals (if the guard allowed them), snapshot, daily figures, change log, the row. */
 export interface CompleteRun {
   runId: number;
   /** Every run of the logical sync (this one, and the attempts it resumed). */
   attempts: number[];
-  startedAt: Date;
   finishedAt: Date;
+  /** SYNC_TIMEZONE: the run's day is the day there on which it finished. */
   timezone: string;
   /** False: the guard tripped, so nothing is removed and no snapshot is added (status `incomplete`). */
   trusted: boolean;
   /** The removal rule, when devices were missing. */
   rule?: RemovalRule | undefined;
   /** The row's final content, given what the removals did. */
-  end: (marked: { removed: number; archived: string[] }) => RunEnd;
+  end: (done: Completed) => RunEnd;
 }
 
 /**
@@ -69,17 +79,19 @@ export function createRunStore(database: Database): RunStore {
     missing: (attempts) => selectMissingDevices(db, attempts),
     finish: (runId, end) => finishRun(db, runId, end),
     async complete(run) {
-      const finishedAt = run.finishedAt;
+      const { finishedAt, attempts, runId } = run;
+      const day = dayIn(finishedAt, run.timezone);
       // Outside the transaction: a new partition locks the snapshots table, which must last an instant.
-      if (run.trusted) await ensureSnapshotPartitions(db, finishedAt);
+      if (run.trusted) await ensureSnapshotPartitions(db, day);
       return db.transaction(async (tx) => {
-        let marked = { removed: 0, archived: [] as string[] };
+        let done: Completed = { removed: 0, archived: [] };
         if (run.trusted) {
-          if (run.rule) marked = await markMissingDevices(tx, run.attempts, finishedAt, run.rule);
-          await insertRunSnapshots(tx, run.runId, finishedAt, run.attempts);
-          await upsertComplianceDaily(tx, run.runId, run.startedAt, finishedAt, run.timezone, run.attempts);
+          if (run.rule) done = await markMissingDevices(tx, attempts, finishedAt, run.rule);
+          await insertRunSnapshots(tx, runId, finishedAt, day, attempts);
+          await upsertComplianceDaily(tx, runId, finishedAt, day, attempts);
+          done.history = await recordRunHistory(tx, { runId, attempts, finishedAt, day });
         }
-        const end = run.end(marked);
+        const end = run.end(done);
         // If the lock connection died and another process took over, this run's results must not land.
         if (!await finishRun(tx, run.runId, end)) {
           throw new LockLostError(`run ${run.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`);

@@ -147,11 +147,16 @@ async function executeRun(run: RunContext, state: RunState): Promise<{ status: '
   state.lockLost.throwIfAborted();
   const status = decision.trusted ? 'succeeded' : 'incomplete';
   await run.store.complete({
-    runId: state.runId, attempts: state.attempts, startedAt: state.startedAt, finishedAt, timezone: run.settings.timezone,
+    runId: state.runId, attempts: state.attempts, finishedAt, timezone: run.settings.timezone,
     trusted: decision.trusted, rule: decision.trusted ? decision.rule : undefined,
-    end: (marked) => {
-      state.counters.devicesRemoved = marked.removed;
-      if (marked.archived.length) state.notes.push(archivedNote(marked.archived));
+    end: (done) => {
+      // The change log's figures: they count what runs that did not succeed changed, too.
+      state.counters.devicesRemoved = done.history?.removed ?? done.removed;
+      if (done.history) {
+        state.counters.devicesAdded = done.history.added;
+        state.counters.devicesChanged = done.history.changed;
+      }
+      if (done.archived.length) state.notes.push(archivedNote(done.archived));
       return { status, finishedAt, counters: state.counters, notes: notesOf(state), endPage: state.endPage ?? null };
     },
   });
