@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/config.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import { queryRows } from '../../src/db/openDatabase.ts';
 import { runSync, type SyncSettings } from '../../src/jobs/runSync.ts';
-import { systemClock } from '../../src/lib/clock.ts';
+import { systemClock, type Clock } from '../../src/lib/clock.ts';
 import { createLogger, type Logger } from '../../src/lib/logger.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.ts';
 import { createSource, type Source } from '../../src/source/createSource.ts';
@@ -40,7 +40,8 @@ export interface Harness {
   apiConfig: Config['api'];
   /** A new source per run, as the CLI does. */
   makeSource(): Source;
-  sync(options?: { settings?: Partial<SyncSettings>; signal?: AbortSignal; source?: Source }): ReturnType<typeof runSync>;
+  /** `clock`: the run's time (e.g. shifted to a given night); requests still go out in real time. */
+  sync(options?: { settings?: Partial<SyncSettings>; signal?: AbortSignal; source?: Source; clock?: Clock }): ReturnType<typeof runSync>;
   close(): Promise<void>;
 }
 
@@ -63,7 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     sim, tdb, logs, logger, apiConfig, makeSource,
     sync: (o = {}) => runSync({
-      database: tdb.database, source: o.source ?? makeSource(), clock: systemClock, logger, trigger: 'test',
+      database: tdb.database, source: o.source ?? makeSource(), clock: o.clock ?? systemClock, logger, trigger: 'test',
       settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC', ...options.settings, ...o.settings },
       ...(o.signal ? { signal: o.signal } : {}),
     }),
