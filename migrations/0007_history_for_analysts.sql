@@ -324,6 +324,9 @@ BEGIN
       EXECUTE format('GRANT SELECT ON metaaccess.%I TO metaaccess_reader', rel);
     END IF;
   END LOOP;
+EXCEPTION WHEN insufficient_privilege THEN
+  -- A worker that does not own the schema cannot grant: its sync must not fail for that.
+  RAISE WARNING 'metaaccess-sync: cannot grant metaaccess_reader (%); the schema owner can run: select metaaccess.grant_reader()', SQLERRM;
 END
 $$;
 --> statement-breakpoint
