@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sampleInput } from '../../test/helpers/reportFixture.ts';
 import { percent, toReport } from './model.ts';
-import { addDays, dayIn, daysFrom, periodEnding, wholeDaysBetween } from './period.ts';
+import { dayIn } from '../lib/calendar.ts';
+import { addDays, daysFrom, periodEnding, wholeDaysBetween } from './period.ts';
 
 describe('toReport', () => {
   it('summarises the present devices with percentages of them, one decimal', () => {

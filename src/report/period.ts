@@ -1,14 +1,7 @@
 /** Calendar arithmetic for the report: days as `YYYY-MM-DD` strings, times shown in SYNC_TIMEZONE. */
+import { dayIn } from '../lib/calendar.ts';
 
 const DAY_MS = 86_400_000;
-
-/** The calendar day of `at` in `timeZone`, the same calendar compliance_daily uses. */
-export function dayIn(at: Date, timeZone: string): string {
-  // en-CA formats as YYYY-MM-DD; the parts are read by type so their order never matters.
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year')}-${part('month')}-${part('day')}`;
-}
 
 /** `day` moved by `n` calendar days (negative: earlier). Pure date arithmetic, no time zone. */
 export function addDays(day: string, n: number): string {
