@@ -24,7 +24,9 @@ Reads the database (never writes to it, never migrates it) and shows:
   - the compliance trend of the last N days (compliance_daily: each day's last succeeded run),
     one row per day, days in SYNC_TIMEZONE
   - the devices present per operating system (the top N, the rest as "other")
-  - the top N devices non-compliant the longest, with the time they became non-compliant
+  - the top N devices non-compliant the longest: since the start of their unbroken run of
+    non-compliance (device_status_intervals; a new critical issue does not restart it, being
+    fixed or removed does), as far back as the history goes
 
 Options:
   --days N     days of trend, ending today (default 30, 1..3660)

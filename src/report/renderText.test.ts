@@ -32,7 +32,7 @@ describe('renderText', () => {
     expect(rows[3]).toBe('2026-03-07  · no succeeded run');
     // 2026-03-04: 18 compliant, 12 non-compliant, 6 still reporting of 36 → 20 + 13 + 7 cells of 40.
     expect(rows[0]).toBe(`2026-03-04  ${'█'.repeat(20)}${'▒'.repeat(13)}${'░'.repeat(7)}   50.0%       36`);
-    expect(plain).toContain('(low 50.0%, high 75.0%)');
+    expect(plain).toContain('compliant % ▁▂▅ ▇▇█  (50.0% to 75.0%)');
   });
 
   it('folds three or more days in a row without a run into one line', () => {

@@ -94,7 +94,11 @@ function trend(r: Report, colour: boolean): string[] {
   const values = days.map((d) => byDay.get(d)?.compliantPct ?? null);
   const known = values.filter((v): v is number => v !== null);
   if (known.length === 0) lines.push(`  no succeeded run in the last ${r.period.days} days`);
-  else lines.push(`compliant % ${sparkline(values)}  (low ${pct(Math.min(...known))}, high ${pct(Math.max(...known))})`);
+  else {
+    // Scaled to the period's own range (the bars above are on 0-100%), so a drift of a few points shows.
+    const [low, high] = [Math.min(...known), Math.max(...known)];
+    lines.push(`compliant % ${sparkline(values, low, high)}  (${pct(low)} to ${pct(high)})`);
+  }
   return lines;
 }
 

@@ -33,8 +33,10 @@ describe('terminal charts', () => {
     for (let v = 0; v <= 50; v++) expect(cells(meter(v, 50, 7))).toBe(7);
   });
 
-  it('sparklines run from the lowest to the highest block, a gap for a missing day', () => {
-    expect(sparkline([0, 50, 100, null, 100])).toBe('▁▅█ █');
-    expect(sparkline([40, 60], 40, 60)).toBe('▁█');
+  it('sparklines span the lowest to the highest value given, a gap for a missing day', () => {
+    expect(sparkline([0, 50, 100, null, 100], 0, 100)).toBe('▁▅█ █');
+    // A few points of change over a month still show, scaled to the month's own range.
+    expect(sparkline([54.8, 61.2, 50.6, 58.6], 50.6, 61.2)).toBe('▄█▁▆');
+    expect(sparkline([70, null, 70], 70, 70)).toBe('▄ ▄');
   });
 });

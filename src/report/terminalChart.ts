@@ -56,12 +56,15 @@ export function meter(value: number, max: number, width: number): string {
 
 const LEVELS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/** One character per value between `min` and `max`; a missing value is a gap (a space). */
-export function sparkline(values: (number | null)[], min = 0, max = 100): string {
+/**
+ * One character per value, scaled from `min` (lowest block) to `max` (full block); a missing value
+ * is a gap (a space), and a flat series sits at mid height.
+ */
+export function sparkline(values: (number | null)[], min: number, max: number): string {
   const span = max - min;
   return values.map((v) => {
     if (v === null) return ' ';
-    const level = span > 0 ? Math.round(((Math.min(Math.max(v, min), max) - min) / span) * (LEVELS.length - 1)) : LEVELS.length - 1;
+    const level = span > 0 ? Math.round(((Math.min(Math.max(v, min), max) - min) / span) * (LEVELS.length - 1)) : 3;
     return LEVELS[level]!;
   }).join('');
 }
