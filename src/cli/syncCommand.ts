@@ -3,7 +3,7 @@ import type { Database } from '../db/openDatabase.ts';
 import { pruneSnapshots } from '../jobs/pruneSnapshots.ts';
 import { runSync, type RunSummary } from '../jobs/runSync.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { systemClock } from '../lib/clock.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createSource } from '../source/createSource.ts';
 import type { Command } from './command.ts';
@@ -40,12 +40,16 @@ run's notes), 130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
   },
 };
 
-export async function syncOnce(config: Config, database: Database, logger: Logger, ctx: CliContext, trigger: string): Promise<RunSummary> {
+/**
+ * One run. Every time it reads (the run row, the snapshot's day, removals, the resume window, runs
+ * marked abandoned, the rate window, retention) comes from `clock`: `demo --days` passes a shifted one.
+ */
+export async function syncOnce(config: Config, database: Database, logger: Logger, ctx: CliContext, trigger: string, clock: Clock = systemClock): Promise<RunSummary> {
   logger.info('database', { database: describeDatabase(config) });
   if (config.api.insecure) logger.warn('METAACCESS_URL is plain http:// to a host that is not loopback (METAACCESS_ALLOW_INSECURE=true): the access token and client secret travel unencrypted');
-  const source = createSource(config.api, { clock: systemClock, logger });
+  const source = createSource(config.api, { clock, logger });
   const summary = await runSync({
-    database, source, clock: systemClock, logger, trigger, signal: ctx.signal,
+    database, source, clock, logger, trigger, signal: ctx.signal,
     ...(ctx.isTty && config.logFormat === 'pretty' ? { terminal: ctx.stderr } : {}),
     settings: {
       removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone,
@@ -53,7 +57,7 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
     },
     // Retention is housekeeping, under the run lock so two processes never prune at once: a failed
     // prune is logged and retried after the next run.
-    afterSucceeded: () => pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays })
+    afterSucceeded: () => pruneSnapshots({ database, clock, logger, retentionDays: config.sync.snapshotRetentionDays })
       .then(() => undefined, (err: unknown) => void logger.warn('snapshot prune failed', { error: errorMessage(err) })),
   });
   return summary;

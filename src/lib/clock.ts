@@ -21,3 +21,12 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/**
+ * Real time moved by a fixed offset: `demo --days` runs each simulated night's sync on the day it
+ * stands for. Time still passes and sleeps are real, so rate windows, backoff and timeouts behave
+ * as on any night; only the dates written (runs, snapshots, removals) are shifted.
+ */
+export function shiftedClock(offsetMs: number, base: Clock = systemClock): Clock {
+  return { now: () => base.now() + offsetMs, sleep: (ms, signal) => base.sleep(ms, signal) };
+}
