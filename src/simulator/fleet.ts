@@ -17,6 +17,11 @@ export interface Fleet {
   hide(n: number): string[];
   change(n: number): string[];
   replace(list: RawDevice[]): void;
+  /**
+   * The list becomes what `step` makes of it (devices may change in place); `enrol` makes a
+   * device with a hwid never used in this account, from the stream it is given.
+   */
+  evolve(step: (devices: RawDevice[], enrol: (rng: Rng) => RawDevice) => RawDevice[]): void;
   list(order: ListOrder): RawDevice[];
   /** One page of the list as JSON text. */
   page(order: ListOrder, offset: number, limit: number): string;
@@ -82,6 +87,13 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
       devices = structuredClone(list);
       hidden.clear();
       for (const device of devices) used.add(hwidOf(device));
+    },
+    evolve(step: (devices: RawDevice[], enrol: (rng: Rng) => RawDevice) => RawDevice[]): void {
+      devices = step(devices, (rng) => {
+        const device = generateDevice(rng, ++seq, opts);
+        used.add(hwidOf(device));
+        return device;
+      });
     },
     list(order: ListOrder): RawDevice[] {
       const copy = structuredClone(devices);

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { createAuth } from './auth.ts';
 import { respond, wait, type State } from './exchange.ts';
 import { applyFault, checkFault, replacesReply, shortenPage, takeFault } from './faults.ts';
-import { createFleet } from './fleet.ts';
+import { driftDay, reportIn, startDrift, type DayChanges, type DriftState } from './drift.ts';
+import { createFleet, type Fleet } from './fleet.ts';
 import { createRng, deriveSeed } from './rng.ts';
 import { createRateWindow } from './rateWindow.ts';
 import { apiError, json, PAST_END, RATE_LIMITED, type Reply } from './replies.ts';
@@ -182,6 +183,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     socket.on('close', () => sockets.delete(socket));
   });
   let origin: string | null = null;
+  let drift: DriftState | undefined;
   return {
     get url() {
       if (!origin) throw new Error('simulator not started: call start() first');
@@ -209,6 +211,15 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     hideDevices: (n) => state.fleet.hide(n),
     changeDevices: (n) => state.fleet.change(n),
     setDevices: (devices) => state.fleet.replace(devices),
+    get day() {
+      return drift?.day ?? 0;
+    },
+    goToDay(day, anchorMs) {
+      if (!drift) state.fleet.evolve((devices) => ((drift = startDrift(seed, devices)), devices));
+      if (!drift) throw new Error('goToDay: the fleet did not start the drift');
+      if (!Number.isInteger(day) || day < drift.day) throw new Error(`goToDay: day ${day} is before the account's day ${drift.day}`);
+      return liveUntil(state.fleet, drift, day, anchorMs);
+    },
     injectFault: (fault) => {
       checkFault(fault);
       state.faults.push({ ...fault });
@@ -217,6 +228,22 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     revokeTokens: () => state.auth.revoke(),
     setRateLimit: (limit) => void (state.rate.rule = limit),
   };
+}
+
+function liveUntil(fleet: Fleet, drift: DriftState, day: number, anchorMs: number | undefined): DayChanges[] {
+  const nights: DayChanges[] = [];
+  while (drift.day < day) {
+    fleet.evolve((devices, enrol) => {
+      const night = driftDay(drift, devices, enrol);
+      nights.push(night.changes);
+      return night.devices;
+    });
+  }
+  fleet.evolve((devices) => {
+    reportIn(drift.seed, day, devices, anchorMs);
+    return devices;
+  });
+  return nights;
 }
 
 /** Open sockets are destroyed rather than drained: tests close mid-request (delay faults). */

@@ -1,5 +1,6 @@
 /** The simulator's public types: its options, its request log and its control surface. */
 import type { ListOrder, RawDevice } from './devices.ts';
+import type { DayChanges } from './drift.ts';
 
 /**
  * One misbehaviour, served instead of (or, for `short`, on top of) the normal reply:
@@ -87,6 +88,14 @@ export interface Simulator {
   changeDevices(n: number): string[];
   /** Replaces the list, and forgets hidden devices; `devices[0]` counts as the oldest enrolment. */
   setDevices(devices: RawDevice[]): void;
+  /** The simulated day the account is at (drift.ts): 0 until goToDay moves it. */
+  readonly day: number;
+  /**
+   * Lives the account's nights up to `day` (not before the current one), what each night did in
+   * order; then active agents report in the hours before `anchorMs` (default: a fixed reference
+   * time plus `day` days), which moves only last_seen.
+   */
+  goToDay(day: number, anchorMs?: number): DayChanges[];
   injectFault(fault: Fault): void;
   /**
    * Called after a devices page is cut, before its reply is sent: change the list here

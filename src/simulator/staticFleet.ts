@@ -52,6 +52,7 @@ export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOpt
     hide: immutable('hide devices'),
     change: immutable('change devices'),
     replace: immutable('replace its devices'),
+    evolve: immutable('evolve'),
     list: (order) => range(0, size, order === 'des'),
     page(order, offset, limit) {
       if (order === 'asc') return JSON.stringify(range(Math.min(offset, size), Math.min(offset + limit, size), false));
