@@ -86,6 +86,19 @@ describe('report', () => {
     expect(RUN_TIMES).toHaveLength(runs.length);
   });
 
+  it('needs nothing but reading: a login holding only metaaccess_reader gets the same report', async () => {
+    const { env } = await knownHistory();
+    const login = `report_reader_${randomBytes(4).toString('hex')}`;
+    await admin(inject('adminUrl'), (c) => c.query(`create role ${login} login in role metaaccess_reader`));
+    cleanUp(() => admin(inject('adminUrl'), (c) => c.query(`drop role if exists ${login}`)));
+    const asReader = new URL(env.DATABASE_URL);
+    asReader.username = login;
+    const [owner, reader] = await Promise.all([env.DATABASE_URL, asReader.toString()].map((url) => runCli(['report', '--json'], { DATABASE_URL: url })));
+    expect(reader!.code, reader!.stderr).toBe(0);
+    const withoutTime = (out: string) => ({ ...JSON.parse(out), generatedAt: undefined });
+    expect(withoutTime(reader!.stdout)).toEqual(withoutTime(owner!.stdout));
+  });
+
   it('an empty database: one clear line, exit 1, and nothing created in it', async () => {
     const url = await emptyDatabase();
     for (const args of [['report'], ['report', '--json'], ['report', '--html', join(tmpdir(), 'never-written.html')]]) {
