@@ -6,12 +6,22 @@
  * clock; so does this one.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { DayChanges } from './drift.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from './simulator.ts';
 
 export interface SimulatorThread {
   url: string;
   devices: number;
+  /** Moves the account on to `day` (Simulator.goToDay) between two syncs. */
+  goToDay(day: number, anchorMs?: number): Promise<DayReport>;
   close(): Promise<void>;
+}
+
+/** The account after goToDay: its size and what each night did. */
+export interface DayReport {
+  day: number;
+  devices: number;
+  nights: DayChanges[];
 }
 
 interface ThreadInput {
@@ -19,22 +29,41 @@ interface ThreadInput {
   generation: number;
 }
 
+type Request = { kind: 'day'; day: number; anchorMs?: number } | { kind: 'close' };
+type Reply = { kind: 'started'; url: string; devices: number } | ({ kind: 'day' } & DayReport) | { kind: 'error'; message: string };
+
 /** Starts the simulator, `generation` demo runs into its history, on its own thread. */
 export function startSimulatorThread(options: SimulatorOptions, generation: number): Promise<SimulatorThread> {
   const worker = new Worker(new URL(import.meta.url), { workerData: { options, generation } satisfies ThreadInput });
-  return new Promise((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', (m: { url: string; devices: number }) => {
-      worker.off('error', reject);
-      resolve({
-        url: m.url,
-        devices: m.devices,
-        close: async () => {
-          worker.postMessage('close');
-          await new Promise((done) => worker.once('exit', done));
-        },
-      });
+  const ask = (request: Request) => worker.postMessage(request);
+  // One request at a time: the demo waits for each answer before its next sync.
+  const answer = () => new Promise<Reply>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    worker.once('error', onError);
+    worker.once('message', (reply: Reply) => {
+      worker.off('error', onError);
+      resolve(reply);
     });
+  });
+  return answer().then((started) => {
+    if (started.kind !== 'started') throw new Error(`simulator thread: unexpected first message ${started.kind}`);
+    return {
+      url: started.url,
+      devices: started.devices,
+      async goToDay(day, anchorMs) {
+        const reply = answer();
+        ask({ kind: 'day', day, ...(anchorMs === undefined ? {} : { anchorMs }) });
+        const r = await reply;
+        if (r.kind === 'error') throw new Error(`simulator: ${r.message}`);
+        if (r.kind !== 'day') throw new Error(`simulator thread: unexpected answer ${r.kind}`);
+        return { day: r.day, devices: r.devices, nights: r.nights };
+      },
+      close: async () => {
+        const exited = new Promise((done) => worker.once('exit', done));
+        ask({ kind: 'close' });
+        await exited;
+      },
+    };
   });
 }
 
@@ -52,8 +81,15 @@ if (!isMainThread && parentPort) {
   const { options, generation } = workerData as ThreadInput;
   const simulator = createSimulator(options);
   evolve(simulator, generation);
-  void simulator.start().then((url) => {
-    port.postMessage({ url, devices: simulator.list().length });
-    port.once('message', () => void simulator.close().then(() => port.close()));
+  const reply = (message: Reply) => port.postMessage(message);
+  port.on('message', (request: Request) => {
+    if (request.kind === 'close') return void simulator.close().then(() => port.close());
+    try {
+      const nights = simulator.goToDay(request.day, request.anchorMs);
+      reply({ kind: 'day', day: simulator.day, devices: simulator.list().length, nights });
+    } catch (err) {
+      reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+    }
   });
+  void simulator.start().then((url) => reply({ kind: 'started', url, devices: simulator.list().length }));
 }
