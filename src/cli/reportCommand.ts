@@ -42,7 +42,8 @@ Options:
                   longestNonCompliant: [{hwid, hostname, since, days}]}
                times are ISO 8601 UTC, days YYYY-MM-DD, percentages of the devices present
                (one decimal, null when there are none); os null = no OS reported
-  --html FILE  write one self-contained HTML page with charts to FILE (opens offline)
+  --html FILE  write one self-contained HTML page with charts to FILE (opens offline); stdout
+               then gets one line saying so (or, with --json, the JSON)
 
 Exit codes: 0 ok, 1 failed (no metaaccess-sync data in the database, or it cannot be read),
 2 bad flags or configuration.
