@@ -40,7 +40,11 @@ const daily = (tdb: TestDatabase) => queryRows<Record<string, unknown>>(tdb.data
 /** Code-point order, as the database's collation may differ from it. */
 const byHwid = (a: { hwid: string }, b: { hwid: string }) => (a.hwid < b.hwid ? -1 : a.hwid > b.hwid ? 1 : 0);
 
-const utcDay = (from: number, offset: number) => new Date(from + offset * 86_400_000).toISOString().slice(0, 10);
+/** The last `n` nights at 02:00 UTC as of `at`: today's too once 02:00 has passed. */
+function lastNights(at: number, n: number): string[] {
+  const last = at - (new Date(at).getUTCHours() < 2 ? 86_400_000 : 0);
+  return Array.from({ length: n }, (_, k) => new Date(last + (k + 1 - n) * 86_400_000).toISOString().slice(0, 10));
+}
 
 describe('demo --days', () => {
   it('writes one succeeded run per night on consecutive days, through the real sync, as the model says', async () => {
@@ -53,12 +57,12 @@ describe('demo --days', () => {
     expect(result.stdout).toMatch(/demo --days 10: wrote 10 days/);
     const db = tdb.database.db;
 
-    // Ten runs, each at 02:00 UTC (SYNC_TIMEZONE's default) on one of the ten days before today.
+    // Ten runs, each at 02:00 UTC (SYNC_TIMEZONE's default), on the last ten nights.
     const runs = await queryRows<{ id: number; status: string; trigger: string; started: string; finished: string; added: number; removed: number; seen: number }>(db, sql`
       select id, status, trigger, to_char(started_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as started,
         (finished_at at time zone 'UTC')::date::text as finished, devices_added as added, devices_removed as removed, devices_seen as seen
       from metaaccess.sync_runs order by id`);
-    const days = Array.from({ length: DAYS }, (_, k) => utcDay(started, k - DAYS));
+    const days = lastNights(started, DAYS);
     expect(runs.map((r) => [r.status, r.trigger, r.started, r.finished])).toEqual(days.map((d) => ['succeeded', 'demo-days', `${d} 02:00`, d]));
     expect((await daily(tdb)).map((r) => r.day)).toEqual(days);
 

@@ -21,14 +21,15 @@ database — the embedded PGlite database in ./data/pglite unless DATABASE_URL i
 the run summary. Each further demo run finds the simulated account changed (devices enrolled,
 removed and changed), so added/changed/removed counts and history show up.
 
-With --days N it writes N days of history instead: one real sync per simulated night, each at
-02:00 (SYNC_TIMEZONE) on one of the N days before today, through the same sync as \`sync\` (pages,
-removals confirmed by Device Details, snapshots, daily figures). Between nights the account lives
-a day: compliance drifts with a slow trend and a couple of bad patch days, devices enrol and
-leave, change IP address, install OS and agent updates in waves. The same --seed and --devices
-give the same history. It refuses a database that already has runs on or after the first of those
-days (use a fresh one: another PGLITE_DIR or DATABASE_URL). A plain \`demo\` afterwards continues
-the same account one day further (give it the same --devices and --seed).
+With --days N it writes N days of history instead: one real sync per simulated night, at 02:00
+(SYNC_TIMEZONE) on each of the last N nights (today's too once 02:00 has passed), through the
+same sync as \`sync\` (pages, removals confirmed by Device Details, snapshots, daily figures).
+Between nights the account lives a day: compliance drifts with a slow trend and a couple of bad
+patch days, devices enrol and leave, change IP address, install OS and agent updates in waves.
+The same --seed and --devices give the same history. It refuses a database that already has runs
+on or after the first of those days (use a fresh one: another PGLITE_DIR or DATABASE_URL). A
+plain \`demo\` afterwards continues the same account one day further (give it the same --devices
+and --seed).
 
 Options:
   --days N             write N days of history, 1..${MAX_DEMO_DAYS} (progress on stderr every 10 days)

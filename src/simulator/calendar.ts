@@ -45,13 +45,15 @@ export interface NightlyRun {
 }
 
 /**
- * `days` runs at `hour`:00 in `timeZone`, one on each of the `days` days before today: run k on
- * today − days + k. Every one lies in the past, and today is left to real runs.
+ * The last `days` nights at `hour`:00 in `timeZone`, as a nightly schedule would have run them:
+ * run k (from 1) on today − days + k, the last one today's; before `hour`, when today's has not
+ * come yet, every date is a day earlier. Every run lies in the past.
  */
 export function nightlyRuns(nowMs: number, days: number, timeZone: string, hour = 2): NightlyRun[] {
   const today = localDate(nowMs, timeZone);
+  const last = instantAt(today, hour, 0, timeZone) <= nowMs ? today : addDays(today, -1);
   return Array.from({ length: days }, (_, index) => {
-    const date = addDays(today, index - days);
+    const date = addDays(last, index + 1 - days);
     return { index, date, startAt: instantAt(date, hour, 0, timeZone) };
   });
 }
