@@ -211,6 +211,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     hideDevices: (n) => state.fleet.hide(n),
     changeDevices: (n) => state.fleet.change(n),
     setDevices: (devices) => state.fleet.replace(devices),
+    get size() {
+      return state.fleet.size;
+    },
     get day() {
       return drift?.day ?? 0;
     },

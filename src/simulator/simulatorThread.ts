@@ -86,10 +86,10 @@ if (!isMainThread && parentPort) {
     if (request.kind === 'close') return void simulator.close().then(() => port.close());
     try {
       const nights = simulator.goToDay(request.day, request.anchorMs);
-      reply({ kind: 'day', day: simulator.day, devices: simulator.list().length, nights });
+      reply({ kind: 'day', day: simulator.day, devices: simulator.size, nights });
     } catch (err) {
       reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
     }
   });
-  void simulator.start().then((url) => reply({ kind: 'started', url, devices: simulator.list().length }));
+  void simulator.start().then((url) => reply({ kind: 'started', url, devices: simulator.size }));
 }

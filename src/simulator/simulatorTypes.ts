@@ -88,6 +88,8 @@ export interface Simulator {
   changeDevices(n: number): string[];
   /** Replaces the list, and forgets hidden devices; `devices[0]` counts as the oldest enrolment. */
   setDevices(devices: RawDevice[]): void;
+  /** Devices in the list (without copying it, as list() does). */
+  readonly size: number;
   /** The simulated day the account is at (drift.ts): 0 until goToDay moves it. */
   readonly day: number;
   /**
