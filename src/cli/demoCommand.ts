@@ -1,4 +1,4 @@
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, eq, gt, max } from 'drizzle-orm';
 import type { Database } from '../db/openDatabase.ts';
 import { syncRuns } from '../db/schema.ts';
 import { startSimulatorThread, type SimulatorThread } from '../simulator/simulatorThread.ts';
@@ -69,11 +69,11 @@ Options:
 
 /**
  * The account as the database last saw it: `generation` demo runs on from the generated one, or,
- * after a `demo --days` history, the history's next day (one more per demo since).
+ * after a `demo --days` history, the history's next day (one more per demo run since it).
  */
 async function startDemoSimulator(database: Database, options: Parameters<typeof demoSimulatorOptions>[0]) {
-  const demos = await succeededRuns(database, 'demo');
   const nights = await succeededRuns(database, DEMO_DAYS_TRIGGER);
+  const demos = await succeededRuns(database, 'demo', nights > 0 ? await lastRunOf(database, DEMO_DAYS_TRIGGER) : 0);
   const generation = nights > 0 ? 0 : demos;
   const simulator: SimulatorThread = await startSimulatorThread(demoSimulatorOptions(options), generation);
   const day = nights > 0 ? nights + demos : undefined;
@@ -81,8 +81,14 @@ async function startDemoSimulator(database: Database, options: Parameters<typeof
   return { ...simulator, devices: report?.devices ?? simulator.devices, generation, day };
 }
 
-async function succeededRuns(database: Database, trigger: string): Promise<number> {
+/** Succeeded runs of `trigger` after run `afterId`. */
+async function succeededRuns(database: Database, trigger: string, afterId = 0): Promise<number> {
   const [row] = await database.db.select({ n: count() }).from(syncRuns)
-    .where(and(eq(syncRuns.trigger, trigger), eq(syncRuns.status, 'succeeded')));
+    .where(and(eq(syncRuns.trigger, trigger), eq(syncRuns.status, 'succeeded'), gt(syncRuns.id, afterId)));
   return row?.n ?? 0;
+}
+
+async function lastRunOf(database: Database, trigger: string): Promise<number> {
+  const [row] = await database.db.select({ id: max(syncRuns.id) }).from(syncRuns).where(eq(syncRuns.trigger, trigger));
+  return row?.id ?? 0;
 }

@@ -79,6 +79,7 @@ export async function runDemoDays(options: DemoDaysOptions, ctx: CliContext): Pr
       const runConfig = demoConfig(config, simulator.url, options.limit, options.windowMs);
       say(`${options.days} nights, ${first.date} to ${last.date} at 0${NIGHTLY_HOUR}:00 ${timezone}; ${options.devices} devices (seed ${options.seed}); ${describeDatabase(config)}`);
       for (const night of nights) {
+        if (ctx.signal.aborted) break;
         const report = await simulator.goToDay(night.index, night.startAt);
         const clock = shiftedClock(night.startAt - Date.now());
         const summary = await syncOnce(runConfig, database, logger, { ...ctx, isTty: false }, DEMO_DAYS_TRIGGER, clock);
@@ -91,6 +92,10 @@ export async function runDemoDays(options: DemoDaysOptions, ctx: CliContext): Pr
       }
     } finally {
       await simulator.close();
+    }
+    if (!failed && done.length < nights.length) {
+      say(`stopped by a signal after ${done.length} nights`);
+      return (ctx.signal.reason as { signal?: string } | undefined)?.signal === 'SIGINT' ? 130 : 143;
     }
     if (failed) {
       say(`night ${done.length + 1} (${nights[done.length]!.date}): run ${failed.runId} ${failed.status}${failed.error ? `: ${failed.errorCode}: ${failed.error}` : ''}; stopped after ${done.length} nights`);

@@ -68,12 +68,22 @@ export interface DayChanges {
   target: number;
 }
 
+function shiftLastSeen(devices: RawDevice[], byMs: number): void {
+  for (const device of devices) {
+    const seen = typeof device.last_seen === 'string' ? Date.parse(device.last_seen) : Number.NaN;
+    if (!Number.isNaN(seen)) device.last_seen = isoSeconds(seen + byMs);
+  }
+}
+
 /**
  * Day 0: the generated account with its first evaluations settled (a freshly generated account
  * has more devices "still reporting" than one that has lived), so the history does not open with
- * a jump. Its share of non-compliant devices is where the target starts.
+ * a jump. Its share of non-compliant devices is where the target starts. With `day0AnchorMs`
+ * (when day 0's sync runs), last_seen times move with it, keeping their spread.
  */
-export function startDrift(seed: number, devices: RawDevice[]): DriftState {
+export function startDrift(seed: number, devices: RawDevice[], day0AnchorMs?: number): DriftState {
+  // Generated last_seen times are relative to a fixed reference: move them to the history's start.
+  if (day0AnchorMs !== undefined) shiftLastSeen(devices, day0AnchorMs - REFERENCE_TIME);
   const rng = createRng(deriveSeed(seed, 'day 0 settle'));
   const before = devices.filter((d) => d.status === 1).length / Math.max(1, devices.length);
   for (const device of devices) {

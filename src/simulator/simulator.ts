@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { createAuth } from './auth.ts';
 import { respond, wait, type State } from './exchange.ts';
 import { applyFault, checkFault, replacesReply, shortenPage, takeFault } from './faults.ts';
-import { driftDay, reportIn, startDrift, type DayChanges, type DriftState } from './drift.ts';
+import { DAY_MS, driftDay, reportIn, startDrift, type DayChanges, type DriftState } from './drift.ts';
 import { createFleet, type Fleet } from './fleet.ts';
 import { createRng, deriveSeed } from './rng.ts';
 import { createRateWindow } from './rateWindow.ts';
@@ -218,7 +218,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return drift?.day ?? 0;
     },
     goToDay(day, anchorMs) {
-      if (!drift) state.fleet.evolve((devices) => ((drift = startDrift(seed, devices)), devices));
+      const day0AnchorMs = anchorMs === undefined ? undefined : anchorMs - day * DAY_MS;
+      if (!drift) state.fleet.evolve((devices) => ((drift = startDrift(seed, devices, day0AnchorMs)), devices));
       if (!drift) throw new Error('goToDay: the fleet did not start the drift');
       if (!Number.isInteger(day) || day < drift.day) throw new Error(`goToDay: day ${day} is before the account's day ${drift.day}`);
       return liveUntil(state.fleet, drift, day, anchorMs);
