@@ -50,6 +50,7 @@ CREATE TABLE "metaaccess"."device_status_intervals" (
 	"exempt" boolean,
 	"first_run_id" integer NOT NULL,
 	"last_run_id" integer,
+	"status_since" timestamp with time zone NOT NULL,
 	CONSTRAINT "device_status_intervals_device_id_valid_from_pk" PRIMARY KEY("device_id","valid_from")
 );
 --> statement-breakpoint
@@ -75,7 +76,7 @@ ALTER TABLE "metaaccess"."device_status_intervals" ADD CONSTRAINT "device_status
 CREATE INDEX "device_changes_day_idx" ON "metaaccess"."device_changes" USING btree ("day","change");--> statement-breakpoint
 CREATE INDEX "device_changes_device_idx" ON "metaaccess"."device_changes" USING btree ("device_id","changed_at");--> statement-breakpoint
 CREATE INDEX "device_changes_run_idx" ON "metaaccess"."device_changes" USING btree ("run_id");--> statement-breakpoint
-CREATE INDEX "device_status_intervals_current_idx" ON "metaaccess"."device_status_intervals" USING btree ("status","valid_from") WHERE "metaaccess"."device_status_intervals"."valid_to" is null;--> statement-breakpoint
+CREATE INDEX "device_status_intervals_current_idx" ON "metaaccess"."device_status_intervals" USING btree ("status","status_since") WHERE "metaaccess"."device_status_intervals"."valid_to" is null;--> statement-breakpoint
 CREATE INDEX "device_status_intervals_from_idx" ON "metaaccess"."device_status_intervals" USING btree ("valid_from");--> statement-breakpoint
 ALTER TABLE "metaaccess"."compliance_daily" ADD CONSTRAINT "compliance_daily_run_id_sync_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "metaaccess"."sync_runs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 -- Hand-written below: labels, one calendar, the history backfill, BI views, the reader role.
@@ -166,17 +167,9 @@ SELECT x.run_id, x.day, x.changed_at, x.device_id, x.change, x.old_value, x.new_
   LEFT JOIN "migration_runs" pr ON pr.seq = h.seq - 1
   WHERE h.prev_seq IS NULL AND (pr.id IS NULL OR d.first_seen_at > pr.finished_at)
   UNION ALL
-  -- Absent from the next run's snapshot and back later: removed there (the list lost it, and it was confirmed gone).
-  SELECT nr.id, nr.day, nr.finished_at, h.device_id, 'removed', NULL, NULL
-  FROM "migration_history" h JOIN "migration_runs" nr ON nr.seq = h.seq + 1
-  WHERE h.next_seq > h.seq + 1
-  UNION ALL
   SELECT m.run_id, m.day, m.removed_at, h.device_id, 'removed', NULL, NULL
   FROM "migration_history" h JOIN "migration_removals" m ON m.device_id = h.device_id
   WHERE h.next_seq IS NULL AND m.removed_at > h.finished_at
-  UNION ALL
-  SELECT h.run_id, h.day, h.finished_at, h.device_id, 'returned', NULL, NULL
-  FROM "migration_history" h WHERE h.prev_seq < h.seq - 1
   UNION ALL
   SELECT h.run_id, h.day, h.finished_at, h.device_id, v.change, v.old_value, v.new_value
   FROM "migration_history" h
@@ -191,26 +184,38 @@ SELECT x.run_id, x.day, x.changed_at, x.device_id, x.change, x.old_value, x.new_
 ) x
 ORDER BY x.changed_at, x.device_id, x.change;
 --> statement-breakpoint
--- Status intervals: islands of equal (status, critical_status, exempt) in consecutive runs.
+-- Status intervals: islands of equal (status, critical_status, exempt) in a device's snapshots.
+-- Old releases recorded no removal that was followed by a return, and a run could miss a device
+-- without removing it: a device absent from some snapshots and back later is taken as present
+-- throughout (never a removal nobody recorded). status_since: the start of the island of equal status.
 CREATE TEMP TABLE "migration_islands" AS
 SELECT device_id, island, status, critical_status, exempt,
-  min(finished_at) AS valid_from, max(seq) AS last_seq,
+  min(finished_at) AS valid_from, min(status_since) AS status_since,
   (array_agg(run_id ORDER BY seq))[1] AS first_run_id, (array_agg(run_id ORDER BY seq DESC))[1] AS last_run_id,
   (array_agg(next_seq ORDER BY seq DESC))[1] AS after_seq
 FROM (
-  SELECT h.*, sum(CASE WHEN h.prev_seq IS NULL OR h.prev_seq < h.seq - 1
-      OR (h.status, h.critical_status, h.exempt) IS DISTINCT FROM (h.prev_status, h.prev_critical_status, h.prev_exempt) THEN 1 ELSE 0 END)
-    OVER (PARTITION BY h.device_id ORDER BY h.seq) AS island
-  FROM "migration_history" h) t
+  SELECT u.*, min(u.finished_at) OVER (PARTITION BY u.device_id, u.status_island) AS status_since
+  FROM (
+    SELECT h.*,
+      sum(CASE WHEN h.prev_seq IS NULL
+        OR (h.status, h.critical_status, h.exempt) IS DISTINCT FROM (h.prev_status, h.prev_critical_status, h.prev_exempt) THEN 1 ELSE 0 END)
+        OVER (PARTITION BY h.device_id ORDER BY h.seq) AS island,
+      sum(CASE WHEN h.prev_seq IS NULL OR h.status IS DISTINCT FROM h.prev_status THEN 1 ELSE 0 END)
+        OVER (PARTITION BY h.device_id ORDER BY h.seq) AS status_island
+    FROM "migration_history" h) u) t
 GROUP BY device_id, island, status, critical_status, exempt;
 --> statement-breakpoint
-INSERT INTO "metaaccess"."device_status_intervals" ("device_id", "valid_from", "valid_to", "status", "critical_status", "exempt", "first_run_id", "last_run_id")
+-- An island ends where the next one starts (the first run that saw another state), or when the
+-- device was removed after its last snapshot.
+INSERT INTO "metaaccess"."device_status_intervals" ("device_id", "valid_from", "valid_to", "status", "critical_status", "exempt",
+  "first_run_id", "last_run_id", "status_since")
 SELECT i.device_id, i.valid_from,
   CASE WHEN i.after_seq IS NOT NULL THEN nr.finished_at WHEN m.removed_at > i.valid_from THEN m.removed_at END,
   i.status, i.critical_status, i.exempt, i.first_run_id,
-  CASE WHEN i.after_seq IS NOT NULL OR m.removed_at > i.valid_from THEN i.last_run_id END
+  CASE WHEN i.after_seq IS NOT NULL OR m.removed_at > i.valid_from THEN i.last_run_id END,
+  i.status_since
 FROM "migration_islands" i
-LEFT JOIN "migration_runs" nr ON nr.seq = i.last_seq + 1
+LEFT JOIN "migration_runs" nr ON nr.seq = i.after_seq
 LEFT JOIN "metaaccess"."devices" m ON m.id = i.device_id
 ORDER BY i.device_id, i.valid_from;
 --> statement-breakpoint
@@ -236,8 +241,8 @@ LEFT JOIN (SELECT DISTINCT ON (device_id) * FROM "migration_history" ORDER BY de
 WHERE l.device_id IS NOT NULL OR d.first_run_id <= (SELECT max(id) FROM "metaaccess"."sync_runs" WHERE status = 'succeeded');
 --> statement-breakpoint
 -- Present devices no snapshot shows (history pruned): their current state, open since first seen.
-INSERT INTO "metaaccess"."device_status_intervals" ("device_id", "valid_from", "status", "critical_status", "exempt", "first_run_id")
-SELECT d.id, d.first_seen_at, s.status, s.critical_status, s.exempt, d.first_run_id
+INSERT INTO "metaaccess"."device_status_intervals" ("device_id", "valid_from", "status", "critical_status", "exempt", "first_run_id", "status_since")
+SELECT d.id, d.first_seen_at, s.status, s.critical_status, s.exempt, d.first_run_id, d.first_seen_at
 FROM "metaaccess"."device_state" s JOIN "metaaccess"."devices" d ON d.id = s.device_id
 WHERE s.present AND NOT EXISTS (SELECT 1 FROM "metaaccess"."device_status_intervals" i WHERE i.device_id = s.device_id);
 --> statement-breakpoint
@@ -365,7 +370,7 @@ COMMENT ON COLUMN "metaaccess"."change_kinds"."change" IS 'The change (device_ch
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."change_kinds"."description" IS 'What it means and what old_value/new_value hold';
 --> statement-breakpoint
-COMMENT ON TABLE "metaaccess"."device_state" IS 'Storage (read device_changes and device_status_intervals instead): each devices tracked fields as of the last succeeded run that saw it, which the next succeeded run diffs against. Only changed rows are written';
+COMMENT ON TABLE "metaaccess"."device_state" IS 'Storage (read device_changes and device_status_intervals instead): each device''s tracked fields as of the last succeeded run that saw it, which the next succeeded run diffs against. Only changed rows are written';
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."device_state"."device_id" IS 'The device (devices.id)';
 --> statement-breakpoint
@@ -383,7 +388,7 @@ COMMENT ON COLUMN "metaaccess"."device_changes"."id" IS 'Row number';
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."device_changes"."run_id" IS 'The succeeded run that saw the change (sync_runs.id)';
 --> statement-breakpoint
-COMMENT ON COLUMN "metaaccess"."device_changes"."day" IS 'The runs day: the day in SYNC_TIMEZONE on which it finished (the same day as compliance_daily)';
+COMMENT ON COLUMN "metaaccess"."device_changes"."day" IS 'The run''s day: the day in SYNC_TIMEZONE on which it finished (the same day as compliance_daily)';
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."device_changes"."changed_at" IS 'When that run finished';
 --> statement-breakpoint
@@ -413,7 +418,9 @@ COMMENT ON COLUMN "metaaccess"."device_status_intervals"."first_run_id" IS 'The 
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."device_status_intervals"."last_run_id" IS 'The last run that saw this state; NULL while current';
 --> statement-breakpoint
-COMMENT ON VIEW "metaaccess"."adapters_current" IS 'Network adapters of the devices present now (not removed), with the devices hwid and hostname; inet/macaddr columns support subnet operators (<<, >>=)';
+COMMENT ON COLUMN "metaaccess"."device_status_intervals"."status_since" IS 'Start of the unbroken run of this status the interval belongs to: "non-compliant since" (a change of critical_status or exempt alone does not restart it; a removal does)';
+--> statement-breakpoint
+COMMENT ON VIEW "metaaccess"."adapters_current" IS 'Network adapters of the devices present now (not removed), with the device''s hwid and hostname; inet/macaddr columns support subnet operators (<<, >>=)';
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."adapters_current"."device_id" IS 'The device (devices.id)';
 --> statement-breakpoint
@@ -441,9 +448,9 @@ COMMENT ON COLUMN "metaaccess"."device_snapshots"."status_label" IS 'Label of st
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."device_snapshots"."critical_status_label" IS 'Label of critical_status then';
 --> statement-breakpoint
-COMMENT ON COLUMN "metaaccess"."device_snapshots"."day" IS 'The runs day: the day in SYNC_TIMEZONE on which it finished; a filter on it reads only the monthly partitions needed';
+COMMENT ON COLUMN "metaaccess"."device_snapshots"."day" IS 'The run''s day: the day in SYNC_TIMEZONE on which it finished; a filter on it reads only the monthly partitions needed';
 --> statement-breakpoint
-COMMENT ON COLUMN "metaaccess"."snapshots"."day" IS 'The runs day: the day in SYNC_TIMEZONE on which it finished (sync_runs.finished_at); the partition key';
+COMMENT ON COLUMN "metaaccess"."snapshots"."day" IS 'The run''s day: the day in SYNC_TIMEZONE on which it finished (sync_runs.finished_at); the partition key';
 --> statement-breakpoint
 COMMENT ON COLUMN "metaaccess"."compliance_daily"."day" IS 'The day in SYNC_TIMEZONE on which the run finished (one calendar for every table and view)';
 --> statement-breakpoint

@@ -76,6 +76,12 @@ function expectations(h: KnownHistory): Record<string, () => Row[]> {
     while (k > 0 && find(runs[k - 1]!, hwid) && state(find(runs[k - 1]!, hwid)!) === state(find(runs[k]!, hwid)!)) k--;
     return runs[k]!;
   };
+  /** The run that began the device's unbroken run of its current status (critical/exempt aside). */
+  const statusStreakStart = (index: number, hwid: string) => {
+    let k = index;
+    while (k > 0 && find(runs[k - 1]!, hwid) && find(runs[k - 1]!, hwid)!.status === find(runs[k]!, hwid)!.status) k--;
+    return runs[k]!;
+  };
   return {
     'Compliance trend (last 30 days)': () => dailyRuns.filter((r) => within(r.day, 30)).map((r) => {
       const ds = served(r);
@@ -93,7 +99,7 @@ function expectations(h: KnownHistory): Record<string, () => Row[]> {
     }),
 
     'Non-compliant now, and since when': () => served(last).filter((d) => d.status === 1).map((d) => {
-      const since = streakStart(runs.length - 1, d.hwid).finishedAt;
+      const since = statusStreakStart(runs.length - 1, d.hwid).finishedAt;
       return {
         hostname: d.hostname, hwid: d.hwid, critical: CRITICAL[d.critical], exempt: EXEMPT(d.exempt),
         since, days: daysBetween(localDay(since.getTime()), today),

@@ -99,8 +99,13 @@ export async function recordRunHistory(db: Executor, args: HistoryArgs): Promise
         and i.device_id in (select f.device_id from diff f where ${statusMoved} union all select device_id from gone)
       returning 1),
     opened as (
-      insert into ${deviceStatusIntervals} (device_id, valid_from, status, critical_status, exempt, first_run_id)
-      select f.device_id, ${at}, f.status, f.critical_status, f.exempt, ${args.runId} from diff f where ${statusMoved}
+      -- p is the interval this run closes (the statement sees the table as it was): the same
+      -- status carries its start on; a new status, a new device or a return starts it now.
+      insert into ${deviceStatusIntervals} (device_id, valid_from, status, critical_status, exempt, first_run_id, status_since)
+      select f.device_id, ${at}, f.status, f.critical_status, f.exempt, ${args.runId},
+        case when p.device_id is not null and not f.is_back and p.status is not distinct from f.status then p.status_since else ${at} end
+      from diff f left join ${deviceStatusIntervals} p on p.device_id = f.device_id and p.valid_to is null
+      where ${statusMoved}
       returning 1),
     stored as (
       insert into ${deviceState} (device_id, present, run_id, ${cols('')})

@@ -82,28 +82,16 @@ export async function selectOsCounts(db: Executor): Promise<{ os: string | null;
 }
 
 /**
- * The `limit` present devices non-compliant the longest, and since when. An interval ends when
- * status, critical_status or exempt changes, so the open interval alone would restart the clock
- * when a non-compliant device gains a critical issue: "since" is the start of the unbroken run
- * of status-1 intervals that ends in the open one. A removal breaks the run (the interval closes
- * and the return opens a later one), as does any interval with another status.
+ * The `limit` present devices non-compliant the longest, and since when: status_since, the start
+ * of the unbroken run of status 1 (a new critical issue does not restart it; being fixed or
+ * removed does). Read in order from the index on open intervals.
  */
 export async function selectLongestNonCompliant(db: Executor, limit: number): Promise<{ hwid: string; hostname: string | null; since: Date }[]> {
   const rows = await queryRows<{ hwid: string; hostname: string | null; sinceMs: number }>(db, sql`
-    with open_nc as (
-      select device_id from metaaccess.device_status_intervals where valid_to is null and status = 1),
-    chain as (
-      select i.device_id, i.valid_from, i.status,
-        lag(i.status) over w as prev_status, lag(i.valid_to) over w as prev_to
-      from metaaccess.device_status_intervals i join open_nc o on o.device_id = i.device_id
-      window w as (partition by i.device_id order by i.valid_from)),
-    streak as (
-      select device_id, max(valid_from) as since from chain
-      where status = 1 and (prev_status is distinct from 1 or prev_to is distinct from valid_from)
-      group by device_id)
-    select c.hwid, c.hostname, (extract(epoch from s.since) * 1000)::float8 as "sinceMs"
-    from streak s join metaaccess.devices_current c on c.id = s.device_id
-    order by s.since, c.hwid
+    select c.hwid, c.hostname, (extract(epoch from i.status_since) * 1000)::float8 as "sinceMs"
+    from metaaccess.device_status_intervals i join metaaccess.devices_current c on c.id = i.device_id
+    where i.valid_to is null and i.status = 1
+    order by i.status_since, c.hwid
     limit ${limit}`);
   return rows.map((r) => ({ hwid: r.hwid, hostname: r.hostname, since: new Date(Number(r.sinceMs)) }));
 }

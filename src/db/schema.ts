@@ -241,8 +241,10 @@ export const deviceStatusIntervals = metaaccess.table('device_status_intervals',
   exempt: boolean('exempt'),
   firstRunId: integer('first_run_id').notNull().references(() => syncRuns.id),
   lastRunId: integer('last_run_id').references(() => syncRuns.id),
+  /** Start of the unbroken run of this `status` this interval belongs to ("non-compliant since"). */
+  statusSince: tstz('status_since').notNull(),
 }, (t) => [
   primaryKey({ columns: [t.deviceId, t.validFrom] }),
-  index('device_status_intervals_current_idx').on(t.status, t.validFrom).where(sql`${t.validTo} is null`),
+  index('device_status_intervals_current_idx').on(t.status, t.statusSince).where(sql`${t.validTo} is null`),
   index('device_status_intervals_from_idx').on(t.validFrom),
 ]);
