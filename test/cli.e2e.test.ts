@@ -139,10 +139,16 @@ describe('demo on the embedded database', () => {
     expect(first.stdout).toMatch(/run 1 succeeded/);
     expect(first.stdout).toMatch(/devices seen 300, added 300/);
     expect(existsSync(join(cwd, 'data', 'pglite', 'PG_VERSION'))).toBe(true);
-    const [second, third] = await Promise.all([
-      runCli(['demo', '--devices', '300', '--json'], {}, { cwd, timeoutMs: 180_000 }),
-      new Promise<Awaited<ReturnType<typeof runCli>>>((resolve) => setTimeout(() => resolve(runCli(['runs'], {}, { cwd })), 300)),
-    ]);
+    // `runs` starts once the demo holds the database (it logs that its simulator is ready after
+    // opening it): a fixed delay let `runs` win the lock on a loaded machine.
+    let holding: () => void = () => undefined;
+    const demoHolds = new Promise<void>((resolve) => (holding = resolve));
+    const demo = runCli(['demo', '--devices', '300', '--json'], {}, {
+      cwd, timeoutMs: 180_000,
+      onSpawn: (c) => c.stderr?.on('data', (d: Buffer) => void (/simulated account ready/.test(String(d)) && holding())),
+    });
+    void demo.finally(holding);
+    const [second, third] = await Promise.all([demo, demoHolds.then(() => runCli(['runs'], {}, { cwd }))]);
     expect(second.code).toBe(0);
     const summary = JSON.parse(second.stdout);
     expect(summary).toMatchObject({ status: 'succeeded', devicesAdded: 6, devicesRemoved: 3 });
