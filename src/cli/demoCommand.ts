@@ -35,8 +35,7 @@ Options:
   --days N             write N days of history, 1..${MAX_DEMO_DAYS} (progress on stderr every 10 days)
   --devices N          devices in the simulated account (default 1000)
   --seed N             the simulated account (default 2026)
-  --rate-limit N       requests per window the client uses (default 10; 50 with --days, when the
-                       simulator allows twice that: each night's clock is a day on from the last)
+  --rate-limit N       requests per window the simulator allows (default 10; 50 with --days)
   --rate-window-ms MS  window length (default 1000, so the demo takes seconds, not minutes)
   --json               print the run summary (with --days: the history's summary) as JSON to stdout
 `,

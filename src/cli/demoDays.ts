@@ -43,7 +43,7 @@ export interface DemoDaysOptions {
   days: number;
   devices: number;
   seed: number;
-  /** The client's rate limit; the simulator allows twice as many in the same window. */
+  /** Requests per window, the client's and the simulator's. */
   limit: number;
   windowMs: number;
   json: boolean;
@@ -68,10 +68,10 @@ export async function runDemoDays(options: DemoDaysOptions, ctx: CliContext): Pr
   const say = (line: string) => ctx.stderr.write(`demo --days: ${line}\n`);
   return withDatabase(config, async (database) => {
     await refuseOverlap(database, first, timezone);
-    // Twice the client's budget: the client cannot carry the last night's window into a clock a
-    // day later (it looks a day old), while the simulator counts real time.
+    // The simulator's rate window moves on a day with each night, as the client's clock does: the
+    // nights meet a strict window each, as they would 24 hours apart, not the last night's requests.
     const simulator = await startSimulatorThread(demoSimulatorOptions({
-      devices: options.devices, seed: options.seed, rateLimit: { limit: 2 * options.limit, windowMs: options.windowMs },
+      devices: options.devices, seed: options.seed, rateLimit: { limit: options.limit, windowMs: options.windowMs },
     }, true), 0);
     const done: Night[] = [];
     let failed: RunSummary | undefined;

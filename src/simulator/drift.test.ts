@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DayChanges } from './drift.ts';
 import { agentWaves, incidents, nonCompliantTarget, osWaves } from './driftPlan.ts';
-import { createSimulator, DETAILS_PATH, type RawDevice, type Simulator } from './simulator.ts';
+import { createSimulator, DETAILS_PATH, DEVICES_PATH, type RawDevice, type Simulator } from './simulator.ts';
 
 const running: Simulator[] = [];
 afterEach(async () => {
@@ -127,6 +127,17 @@ describe('the simulated account over days', () => {
     expect(now.has(departed)).toBe(false);
     expect(await status(departed)).toBe(404);
     expect(await status([...now][0]!)).toBe(200);
+  });
+
+  it('gives each day a rate window of its own, as nights 24 hours apart have', async () => {
+    const sim = createSimulator({ seed: 2, devices: 10, auth: { token: 'T' }, rateLimit: { limit: 3, windowMs: 60_000 } });
+    running.push(sim);
+    await sim.start();
+    const ask = async () => (await fetch(`${sim.url}${DEVICES_PATH}?access_token=T&limit=50&page=1`)).status;
+    const burst = async () => [await ask(), await ask(), await ask(), await ask()];
+    expect(await burst()).toEqual([200, 200, 200, 429]);
+    sim.goToDay(1);
+    expect(await burst()).toEqual([200, 200, 200, 429]);
   });
 
   it('moves last_seen of the devices that report to the hours before the anchor', () => {

@@ -20,6 +20,11 @@ export interface State {
   timers: Set<NodeJS.Timeout>;
   closed: boolean;
   pageHook: ((page: number) => void) | null;
+  /**
+   * Added to arrival times in the rate window: a day per simulated day (goToDay), so each night's
+   * sync meets a window of its own, as nights 24 hours apart do, however fast the demo replays them.
+   */
+  rateClockOffsetMs: number;
 }
 
 /** Timers are tracked so close() can clear them; once closed, waits never end. */

@@ -135,7 +135,7 @@ async function handle(state: State, req: IncomingMessage, res: ServerResponse): 
   const entry = logArrival(state, url);
   const counted = entry.path === 'devices' || entry.path === 'details' || entry.path === 'account'
     || (entry.path === 'token' && state.options.countTokenRequests !== false);
-  const rate = counted ? state.rate.arrive(entry.at) : null;
+  const rate = counted ? state.rate.arrive(entry.at + state.rateClockOffsetMs) : null;
   if (rate?.retryMs !== undefined) {
     const headers = rateHeaders(state, rate.limit, 0, rate.retryMs);
     return respond(state, res, entry, { ...RATE_LIMITED, headers });
@@ -165,7 +165,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     rate: createRateWindow(options.rateLimit ?? null),
     auth: createAuth(options.auth, createRng(deriveSeed(seed, 'tokens'))),
     jitter: createRng(deriveSeed(seed, 'latency')),
-    log: [], byStatus: {}, faults: [], timers: new Set(), closed: false, pageHook: null,
+    log: [], byStatus: {}, faults: [], timers: new Set(), closed: false, pageHook: null, rateClockOffsetMs: 0,
   };
   const servedSockets = new WeakSet<Socket>();
   const server = createServer((req, res) => {
@@ -222,7 +222,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       if (!drift) state.fleet.evolve((devices) => ((drift = startDrift(seed, devices, day0AnchorMs)), devices));
       if (!drift) throw new Error('goToDay: the fleet did not start the drift');
       if (!Number.isInteger(day) || day < drift.day) throw new Error(`goToDay: day ${day} is before the account's day ${drift.day}`);
-      return liveUntil(state.fleet, drift, day, anchorMs);
+      const nights = liveUntil(state.fleet, drift, day, anchorMs);
+      state.rateClockOffsetMs = day * DAY_MS;
+      return nights;
     },
     injectFault: (fault) => {
       checkFault(fault);

@@ -95,7 +95,8 @@ export interface Simulator {
   /**
    * Lives the account's nights up to `day` (not before the current one), what each night did in
    * order; then active agents report in the hours before `anchorMs` (default: a fixed reference
-   * time plus `day` days), which moves only last_seen.
+   * time plus `day` days), which moves only last_seen. The rate window's clock moves on by the days
+   * too: requests of different days never share a window, as on nights 24 hours apart.
    */
   goToDay(day: number, anchorMs?: number): DayChanges[];
   injectFault(fault: Fault): void;
