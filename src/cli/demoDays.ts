@@ -77,7 +77,7 @@ export async function runDemoDays(options: DemoDaysOptions, ctx: CliContext): Pr
     let failed: RunSummary | undefined;
     try {
       const runConfig = demoConfig(config, simulator.url, options.limit, options.windowMs);
-      say(`${options.days} nights, ${first.date} to ${last.date} at 0${NIGHTLY_HOUR}:00 ${timezone}; ${options.devices} devices (seed ${options.seed}); ${describeDatabase(config)}`);
+      say(`${options.days} nights, ${first.date} to ${last.date} at ${String(NIGHTLY_HOUR).padStart(2, '0')}:00 ${timezone}; ${options.devices} devices (seed ${options.seed}); ${describeDatabase(config)}`);
       for (const night of nights) {
         if (ctx.signal.aborted) break;
         const report = await simulator.goToDay(night.index, night.startAt);
