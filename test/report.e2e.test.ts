@@ -61,6 +61,19 @@ describe('report', () => {
     expect(report.longestNonCompliant[0].days).toBeGreaterThanOrEqual(5);
   });
 
+  it('--html without --days charts the whole history (from its first day), --days still chooses', async () => {
+    const { runs, env } = await knownHistory();
+    const file = join(mkdtempSync(join(tmpdir(), 'metaaccess-report-')), 'r.html');
+    const whole = JSON.parse((await runCli(['report', '--html', file, '--json'], env)).stdout);
+    const first = utcDay(runs[0]!.finishedAt);
+    expect(whole.period).toMatchObject({ from: first, to: utcDay(Date.parse(whole.generatedAt)) });
+    expect(whole.trend[0].day).toBe(first);
+    const chosen = JSON.parse((await runCli(['report', '--html', file, '--json', '--days', '2'], env)).stdout);
+    expect(chosen.period.days).toBe(2);
+    const text = JSON.parse((await runCli(['report', '--json'], env)).stdout);
+    expect(text.period.days).toBe(30);
+  });
+
   it('text: the summary, a row per day with its bar, the days without a run, and hostnames that cannot drive the terminal', async () => {
     const { runs, env } = await knownHistory();
     const result = await runCli(['report', '--days', '7'], env);

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Executor } from '../db/openDatabase.ts';
 import {
-  selectComplianceDaily, selectCurrentCounts, selectLastSucceededRun, selectLongestNonCompliant, selectOsCounts, selectReportSchemaState,
+  selectComplianceDaily, selectFirstDailyDay, selectCurrentCounts, selectLastSucceededRun, selectLongestNonCompliant, selectOsCounts, selectReportSchemaState,
 } from '../db/reportStore.ts';
 import { systemClock } from '../lib/clock.ts';
 import { AppError } from '../lib/errors.ts';
@@ -29,7 +29,8 @@ Reads the database (never writes to it, never migrates it) and shows:
     fixed or removed does), as far back as the history goes
 
 Options:
-  --days N     days of trend, ending today (default 30, 1..3660)
+  --days N     days of trend, ending today (1..3660; default 30, and with --html the whole
+               history up to a year: a page of charts holds more than a terminal)
   --top N      OS names and devices listed (default 10, 1..1000)
   --json       print one JSON object to stdout instead of text:
                  {database, generatedAt, timezone, lastRun: {id, finishedAt} | null,
@@ -55,7 +56,8 @@ export const reportCommand: Command = {
   help: HELP,
   async run(args, ctx) {
     const flags = parseFlags(args, { days: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } });
-    const days = intFlag(flags.days, 'days', 30, 1, 3660);
+    // A terminal chart reads well for a month; a page of real charts shows the history, up to a year.
+    const days = flags.days === undefined && flags.html !== undefined ? 'history' : intFlag(flags.days, 'days', 30, 1, 3660);
     const top = intFlag(flags.top, 'top', 10, 1, 1000);
     if (flags.html !== undefined && flags.html.trim() === '') throw new AppError('USAGE', '--html needs a file name (see --help)', { exitCode: 2 });
     const { config } = loadCommandConfig(ctx, false);
@@ -79,17 +81,28 @@ function noData(config: Config, why: string): AppError {
   return new AppError('REPORT_NO_DATA', `${describeDatabase(config)} ${why}: run \`metaaccess-sync migrate\` or a sync first`);
 }
 
-async function readReportInput(config: Config, now: Date, days: number, top: number): Promise<ReportInput> {
+/** 'history': from the first day with figures, at most a year back. */
+async function readReportInput(config: Config, now: Date, asked: number | 'history', top: number): Promise<ReportInput> {
   // Opening an embedded database that is not there would create one: refuse before opening.
   if (!config.databaseUrl && !existsSync(join(resolve(config.pgliteDir), 'PG_VERSION'))) throw noData(config, 'holds no metaaccess-sync data (no database there)');
   const timezone = config.sync.timezone;
-  const period = periodEnding(now, timezone, days);
+  let period = periodEnding(now, timezone, asked === 'history' ? 365 : asked);
   const read = await withDatabase(config, (database) =>
     // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
     // read only, so nothing can be created even by mistake.
-    database.db.transaction(async (tx) => readRows(tx, config, period, top), { isolationLevel: 'repeatable read', accessMode: 'read only' }),
+    database.db.transaction(async (tx) => {
+      if (asked === 'history') period = periodEnding(now, timezone, await historyDays(tx, period));
+      return readRows(tx, config, period, top);
+    }, { isolationLevel: 'repeatable read', accessMode: 'read only' }),
   { migrate: false });
+  const days = period.days;
   return { database: describeDatabase(config), generatedAt: now, timezone, days, top, ...read };
+}
+
+async function historyDays(tx: Executor, year: { from: string; to: string; days: number }): Promise<number> {
+  const first = await selectReportSchemaState(tx).then((state) => (state.missing.length ? null : selectFirstDailyDay(tx, year.from)));
+  if (!first) return 30;
+  return Math.max(1, Math.round((Date.parse(`${year.to}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / 86_400_000) + 1);
 }
 
 async function readRows(tx: Executor, config: Config, period: { from: string; to: string }, top: number) {

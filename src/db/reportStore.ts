@@ -75,6 +75,12 @@ export async function selectComplianceDaily(db: Executor, from: string, to: stri
   return rows.map(({ capturedAtMs, ...r }) => ({ ...r, capturedAt: new Date(Number(capturedAtMs)) }));
 }
 
+/** The first day with figures on or after `from` (null: none). */
+export async function selectFirstDailyDay(db: Executor, from: string): Promise<string | null> {
+  const rows = await queryRows<{ day: string | null }>(db, sql`select min(day)::text as day from metaaccess.compliance_daily where day >= ${from}::date`);
+  return rows[0]?.day ?? null;
+}
+
 /** The present devices per OS name (NULL: none reported). */
 export async function selectOsCounts(db: Executor): Promise<{ os: string | null; devices: number }[]> {
   return queryRows(db, sql`
