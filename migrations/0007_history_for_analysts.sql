@@ -323,9 +323,14 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metaaccess_reader') THEN
     RETURN;
   END IF;
-  EXECUTE 'GRANT USAGE ON SCHEMA metaaccess TO metaaccess_reader';
+  -- Only what is missing: a GRANT rewrites the catalog row even when nothing changes, and this
+  -- runs at the start of every sync.
+  IF NOT has_schema_privilege('metaaccess_reader', 'metaaccess', 'USAGE') THEN
+    EXECUTE 'GRANT USAGE ON SCHEMA metaaccess TO metaaccess_reader';
+  END IF;
   FOREACH rel IN ARRAY metaaccess.reporting_relations() LOOP
-    IF to_regclass(format('metaaccess.%I', rel)) IS NOT NULL THEN
+    IF to_regclass(format('metaaccess.%I', rel)) IS NOT NULL
+       AND NOT has_table_privilege('metaaccess_reader', format('metaaccess.%I', rel), 'SELECT') THEN
       EXECUTE format('GRANT SELECT ON metaaccess.%I TO metaaccess_reader', rel);
     END IF;
   END LOOP;
