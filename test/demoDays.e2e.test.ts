@@ -103,7 +103,7 @@ describe('demo --days', () => {
     expect(stored.filter((s) => first.has(s.hwid) && first.get(s.hwid) !== s.ips).length).toBeGreaterThan(0);
   }, 240_000);
 
-  it('gives the same daily figures for the same seed, and refuses a database that has runs in those days', async () => {
+  it('gives the same daily figures for the same seed; replaces a demo-only history, refuses one with real runs', async () => {
     const [a, b] = [await freshDatabase(), await freshDatabase()];
     expect((await demoDays(a)).code).toBe(0);
     expect((await demoDays(b)).code).toBe(0);
@@ -113,9 +113,17 @@ describe('demo --days', () => {
     // The compliance trend moves.
     expect(new Set(figures.map((f) => f.compliant)).size).toBeGreaterThan(1);
 
+    // Only simulated data there (the README's Quick start demo, then --days): replaced.
     const again = await demoDays(a, 3);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/already has 3 run\(s\) on or after .*use a fresh database/);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/holds only simulated data \(\d+ demo run\(s\)\): replacing it/);
+    expect(await daily(a)).toHaveLength(3);
+    // A run that synced a real account: refused, nothing touched.
+    await queryRows(a.database.db, sql`insert into metaaccess.sync_runs (started_at, finished_at, status, trigger) values (now(), now(), 'succeeded', 'cli')`);
+    const refused = await demoDays(a, 3);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/already has 4 run\(s\) on or after .*use a fresh database/);
+    expect(await daily(a)).toHaveLength(3);
     const tooMany = await runCli(['demo', '--days', '731'], { DATABASE_URL: a.url });
     expect(tooMany.code).toBe(2);
     expect(tooMany.stderr).toMatch(/--days: "731" must be a whole number in 1\.\.730/);

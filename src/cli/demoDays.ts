@@ -5,6 +5,7 @@
  */
 import { count, gte, min, sql } from 'drizzle-orm';
 import { readEnvironment, type Config } from '../config/config.ts';
+import { selectRunTriggers, truncateSyncedData } from '../db/demoData.ts';
 import { queryRows, type Database } from '../db/openDatabase.ts';
 import { syncRuns } from '../db/schema.ts';
 import { shiftedClock } from '../lib/clock.ts';
@@ -22,6 +23,7 @@ import { exitCodeOf, syncOnce } from './syncCommand.ts';
 /** Two years of nights. */
 export const MAX_DEMO_DAYS = 730;
 export const DEMO_DAYS_TRIGGER = 'demo-days';
+const DEMO_TRIGGERS = new Set(['demo', DEMO_DAYS_TRIGGER]);
 const NIGHTLY_HOUR = 2;
 const PROGRESS_EVERY = 10;
 const DEMO_AUTH = { clientId: 'demo-client', clientSecret: 'demo-secret-do-not-log' } as const;
@@ -67,7 +69,7 @@ export async function runDemoDays(options: DemoDaysOptions, ctx: CliContext): Pr
   const last = nights[nights.length - 1]!;
   const say = (line: string) => ctx.stderr.write(`demo --days: ${line}\n`);
   return withDatabase(config, async (database) => {
-    await refuseOverlap(database, first, timezone);
+    await refuseOverlap(database, first, timezone, say);
     // The simulator's rate window moves on a day with each night, as the client's clock does: the
     // nights meet a strict window each, as they would 24 hours apart, not the last night's requests.
     const simulator = await startSimulatorThread(demoSimulatorOptions({
@@ -113,14 +115,25 @@ async function runsSince(database: Database, since: Date): Promise<{ n: number; 
   return { n: row?.n ?? 0, first: row?.first ?? null };
 }
 
-/** Histories are not interleaved: a run on or after the first night's day means another history is there. */
-async function refuseOverlap(database: Database, first: NightlyRun, timezone: string): Promise<void> {
+/**
+ * Histories are not interleaved: a run on or after the first night's day means another history
+ * is there. A database that holds only the simulator's data (demo runs, e.g. the Quick start's)
+ * is emptied instead, so the README's two demo commands work one after the other.
+ */
+async function refuseOverlap(database: Database, first: NightlyRun, timezone: string, say: (line: string) => void): Promise<void> {
   const since = new Date(instantAt(first.date, 0, 0, timezone));
   const existing = await runsSince(database, since);
   if (existing.n === 0) return;
+  const triggers = await selectRunTriggers(database.db);
+  if (triggers.every((t) => DEMO_TRIGGERS.has(t.trigger))) {
+    const runs = triggers.reduce((n, t) => n + t.n, 0);
+    say(`the database holds only simulated data (${runs} demo run(s)): replacing it with the new history`);
+    await truncateSyncedData(database.db);
+    return;
+  }
   throw new AppError('DEMO_HISTORY_OVERLAP', `the database already has ${existing.n} run(s) on or after ${first.date} (the first day to write; ` +
     `the earliest started ${existing.first?.toISOString() ?? '?'}), and demo --days does not mix histories: use a fresh database ` +
-    '(e.g. PGLITE_DIR=./data/demo-history for the embedded one, or another DATABASE_URL)', { exitCode: 1 });
+    '(e.g. PGLITE_DIR=./data/demo-90 for the embedded one, or another DATABASE_URL)', { exitCode: 1 });
 }
 
 interface DayFigures { day: string; devices: number; compliant: number }
