@@ -74,6 +74,13 @@ describe('report', () => {
     expect(text.period.days).toBe(30);
   });
 
+  it('a migrated database without a succeeded run: one line, exit 1', async () => {
+    const h = await t.start({ simulator: { devices: 1, seed: 112 } });
+    const result = await runCli(['report'], { DATABASE_URL: h.tdb.url });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('metaaccess-sync report: error: PostgreSQL (DATABASE_URL) has no succeeded run yet: run `metaaccess-sync sync` (or `demo`) first');
+  });
+
   it('text: the summary, a row per day with its bar, the days without a run, and hostnames that cannot drive the terminal', async () => {
     const { runs, env } = await knownHistory();
     const result = await runCli(['report', '--days', '7'], env);

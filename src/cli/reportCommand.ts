@@ -77,8 +77,8 @@ function useColour(ctx: CliContext): boolean {
   return ctx.isTty && (ctx.stdout as { isTTY?: boolean }).isTTY === true && !ctx.env.NO_COLOR;
 }
 
-function noData(config: Config, why: string): AppError {
-  return new AppError('REPORT_NO_DATA', `${describeDatabase(config)} ${why}: run \`metaaccess-sync migrate\` or a sync first`);
+function noData(config: Config, why: string, hint = 'run `metaaccess-sync migrate` or a sync first'): AppError {
+  return new AppError('REPORT_NO_DATA', `${describeDatabase(config)} ${why}: ${hint}`);
 }
 
 /** 'history': from the first day with figures, at most a year back. */
@@ -109,9 +109,11 @@ async function readRows(tx: Executor, config: Config, period: { from: string; to
   const state = await selectReportSchemaState(tx);
   if (!state.schemaExists) throw noData(config, 'holds no metaaccess-sync data (no schema metaaccess)');
   if (state.missing.length) throw noData(config, `is not migrated to this version (missing ${state.missing.join(', ')})`);
+  const lastRun = await selectLastSucceededRun(tx);
+  if (!lastRun) throw noData(config, 'has no succeeded run yet', 'run `metaaccess-sync sync` (or `demo`) first');
   return {
     current: await selectCurrentCounts(tx),
-    lastRun: await selectLastSucceededRun(tx),
+    lastRun,
     daily: await selectComplianceDaily(tx, period.from, period.to),
     os: await selectOsCounts(tx),
     longest: await selectLongestNonCompliant(tx, top),
@@ -134,7 +136,8 @@ function writeHtml(file: string, html: string): number {
     renameSync(temp, target);
   } catch (err) {
     rmSync(temp, { force: true });
-    throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file} (${reason}): does its folder exist, and may this user write there?`, { cause: err });
   }
   return Buffer.byteLength(html);
 }

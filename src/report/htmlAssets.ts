@@ -40,6 +40,10 @@ export const PAGE_SCRIPT = `(function () {
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
   var t = data.trend;
   function share(i) { return t.devices[i] ? ' (' + (Math.round(1000 * this[i] / t.devices[i]) / 10) + '%)' : ''; }
+  var known = t.compliantPct.filter(function (v) { return v !== null; });
+  var pctRange = known.length
+    ? [Math.max(0, Math.floor(Math.min.apply(null, known) / 10) * 10 - 10), Math.min(100, Math.ceil(Math.max.apply(null, known) / 10) * 10 + 10)]
+    : [0, 100];
   function bar(label, values, colour) {
     return { type: 'bar', label: label, data: values, backgroundColor: colour, stack: 'devices', yAxisID: 'y', order: 2 };
   }
@@ -69,7 +73,8 @@ export const PAGE_SCRIPT = `(function () {
       scales: {
         x: { stacked: true, title: { display: true, text: 'Day (' + data.timezone + ')' } },
         y: { stacked: true, beginAtZero: true, title: { display: true, text: 'Devices present' }, ticks: { precision: 0 } },
-        pct: { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false },
+        // The % axis spans the period's own range (in steps of 10), so a drift of a few points shows.
+        pct: { position: 'right', min: pctRange[0], max: pctRange[1], grid: { drawOnChartArea: false },
           title: { display: true, text: 'Compliant %' }, ticks: { callback: function (v) { return v + '%'; } } }
       }
     }

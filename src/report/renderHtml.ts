@@ -113,7 +113,7 @@ export function renderHtml(r: Report, library: ChartLibrary): string {
 <body>
 <header>
 <h1>MetaAccess compliance report</h1>
-<p class="meta">Database <b>${escapeHtml(r.database)}</b> · generated <b>${escapeHtml(generated)}</b> (${escapeHtml(r.timezone)}) · last succeeded run <b>${escapeHtml(lastRun)}</b></p>
+<p class="meta">Database <b>${escapeHtml(r.database)}</b> · generated <b>${escapeHtml(generated)}</b> (${escapeHtml(r.timezone)}) · last succeeded: <b>${escapeHtml(lastRun)}</b></p>
 </header>
 ${cards(r)}
 <section id="trend">
