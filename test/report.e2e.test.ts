@@ -57,6 +57,8 @@ describe('report', () => {
     expect(report.longestNonCompliant).toEqual([['A', 0], ['B', 1], ['C', 3]].map(([key, run]) => ({
       hwid: hwidOf(key as string), hostname: key === 'B' ? HOSTILE : expect.any(String), since: runs[run as number]!.finishedAt.toISOString(),
       days: Math.floor((generated - runs[run as number]!.finishedAt.getTime()) / DAY),
+      // A has been non-compliant since the first run: at least that long.
+      sinceHistoryStart: run === 0,
     })));
     expect(report.longestNonCompliant[0].days).toBeGreaterThanOrEqual(5);
   });
@@ -171,6 +173,6 @@ describe('report', () => {
     }
     const help = await runCli(['report', '--help'], {});
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/longestNonCompliant: \[\{hwid, hostname, since, days\}\]/);
+    expect(help.stdout).toMatch(/longestNonCompliant: \[\{hwid, hostname, since, days, sinceHistoryStart\}\]/);
   });
 });

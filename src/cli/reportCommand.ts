@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Executor } from '../db/openDatabase.ts';
 import {
-  selectComplianceDaily, selectFirstDailyDay, selectCurrentCounts, selectLastSucceededRun, selectLongestNonCompliant, selectOsCounts, selectReportSchemaState,
+  selectComplianceDaily, selectFirstDailyDay, selectHistoryStart, selectCurrentCounts, selectLastSucceededRun, selectLongestNonCompliant, selectOsCounts, selectReportSchemaState,
 } from '../db/reportStore.ts';
 import { systemClock } from '../lib/clock.ts';
 import { AppError } from '../lib/errors.ts';
@@ -40,7 +40,7 @@ Options:
                   trend: [{day, runId, capturedAt, devices, compliant, nonCompliant, inProgress,
                            critical, exempt, active, compliantPct}],   (days with a run only)
                   os: [{os, devices, pct}], osOther: {names, devices, pct} | null,
-                  longestNonCompliant: [{hwid, hostname, since, days}]}
+                  longestNonCompliant: [{hwid, hostname, since, days, sinceHistoryStart}]}
                times are ISO 8601 UTC, days YYYY-MM-DD, percentages of the devices present
                (one decimal, null when there are none); os null = no OS reported
   --html FILE  write one self-contained HTML page with charts to FILE (opens offline); stdout
@@ -117,6 +117,7 @@ async function readRows(tx: Executor, config: Config, period: { from: string; to
     daily: await selectComplianceDaily(tx, period.from, period.to),
     os: await selectOsCounts(tx),
     longest: await selectLongestNonCompliant(tx, top),
+    historyStart: await selectHistoryStart(tx),
   } satisfies Partial<ReportInput>;
 }
 

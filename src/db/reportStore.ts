@@ -101,3 +101,11 @@ export async function selectLongestNonCompliant(db: Executor, limit: number): Pr
     limit ${limit}`);
   return rows.map((r) => ({ hwid: r.hwid, hostname: r.hostname, since: new Date(Number(r.sinceMs)) }));
 }
+
+/** The earliest instant the status history knows of (null: no history). */
+export async function selectHistoryStart(db: Executor): Promise<Date | null> {
+  const rows = await queryRows<{ ms: number | null }>(db, sql`
+    select (extract(epoch from min(valid_from)) * 1000)::float8 as ms from metaaccess.device_status_intervals`);
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? null : new Date(Number(ms));
+}

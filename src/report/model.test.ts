@@ -53,11 +53,11 @@ describe('toReport', () => {
     expect(all.os.at(-1)).toEqual({ os: null, devices: 2, pct: 5 });
   });
 
-  it('gives each long non-compliant device its whole days since, at most N of them', () => {
-    const r = toReport(sampleInput({ top: 2 }));
+  it('gives each long non-compliant device its whole days since, at most N of them, marking those since the history began', () => {
+    const r = toReport(sampleInput({ top: 2, historyStart: new Date('2026-02-01T02:30:00.000Z') }));
     expect(r.longestNonCompliant).toEqual([
-      { hwid: 'A1B2C3D4E5F60718293A4B5C6D7E8F90-LONGER-THAN-THE-COLUMN', hostname: 'finance-laptop-with-a-very-long-name', since: '2026-02-01T02:30:00.000Z', days: 37 },
-      { hwid: 'HW-2', hostname: expect.stringContaining('<img'), since: '2026-03-04T02:30:00.000Z', days: 6 },
+      { hwid: 'A1B2C3D4E5F60718293A4B5C6D7E8F90-LONGER-THAN-THE-COLUMN', hostname: 'finance-laptop-with-a-very-long-name', since: '2026-02-01T02:30:00.000Z', days: 37, sinceHistoryStart: true },
+      { hwid: 'HW-2', hostname: expect.stringContaining('<img'), since: '2026-03-04T02:30:00.000Z', days: 6, sinceHistoryStart: false },
     ]);
   });
 });

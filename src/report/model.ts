@@ -49,6 +49,8 @@ export interface ReportInput {
   os: OsRow[];
   /** The `top` devices non-compliant longest, longest first. */
   longest: NonCompliantRow[];
+  /** When the history begins (the earliest interval): a device non-compliant since then may have been for longer. */
+  historyStart?: Date | null;
 }
 
 export type Percentages = { [K in Exclude<keyof Counts, 'devices'>]: number | null };
@@ -81,7 +83,8 @@ export interface Report {
   os: OsShare[];
   /** Every OS name beyond the top ones, together; null when there are none. */
   osOther: { names: number; devices: number; pct: number | null } | null;
-  longestNonCompliant: { hwid: string; hostname: string | null; since: string; days: number }[];
+  /** sinceHistoryStart: non-compliant since the history began, so at least that long. */
+  longestNonCompliant: { hwid: string; hostname: string | null; since: string; days: number; sinceHistoryStart: boolean }[];
 }
 
 /** Percent of `total`, one decimal; null when there is nothing to divide by. */
@@ -138,6 +141,7 @@ export function toReport(input: ReportInput): Report {
     ...osShares(input.os, input.top, input.current.devices),
     longestNonCompliant: input.longest.slice(0, input.top).map((d) => ({
       hwid: d.hwid, hostname: d.hostname, since: d.since.toISOString(), days: wholeDaysBetween(d.since, input.generatedAt),
+      sinceHistoryStart: input.historyStart != null && d.since.getTime() <= input.historyStart.getTime(),
     })),
   };
 }

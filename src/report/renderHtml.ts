@@ -84,9 +84,10 @@ function trendTable(r: Report): string {
 function longestTable(r: Report): string {
   if (r.longestNonCompliant.length === 0) return '<p class="empty">No device is non-compliant.</p>';
   const rows = r.longestNonCompliant.map((d) => `<tr><td>${d.hostname === null ? '<span class="empty">(none)</span>' : escapeHtml(d.hostname)}</td>`
-    + `<td class="mono">${escapeHtml(d.hwid)}</td><td>${escapeHtml(formatTime(new Date(d.since), r.timezone))}</td><td class="num">${d.days}</td></tr>`);
+    + `<td class="mono">${escapeHtml(d.hwid)}</td><td>${escapeHtml(formatTime(new Date(d.since), r.timezone))}</td><td class="num">${d.days}${d.sinceHistoryStart ? '+' : ''}</td></tr>`);
   return `<table id="longest-table"><thead><tr><th>Hostname</th><th>Hardware ID</th><th>Non-compliant since (${escapeHtml(r.timezone)})</th><th class="num">Days</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>`;
+<tbody>${rows.join('\n')}</tbody></table>${r.longestNonCompliant.some((d) => d.sinceHistoryStart)
+    ? '\n<p class="empty">+ non-compliant since the history began: at least that long.</p>' : ''}`;
 }
 
 function trendLabel(r: Report): string {

@@ -119,8 +119,10 @@ function longest(r: Report): string[] {
   lines.push(`  ${pad('hostname', 20)}  ${pad('hwid', 36)}  ${pad('since', 10)}  ${padStart('days', 5)}`);
   for (const d of list) {
     const since = formatTime(new Date(d.since), r.timezone).slice(0, 10);
-    lines.push(`  ${pad(printable(d.hostname, 20), 20)}  ${pad(printable(d.hwid, 36), 36)}  ${since}  ${padStart(String(d.days), 5)}`);
+    const days = d.sinceHistoryStart ? `${d.days}+` : String(d.days);
+    lines.push(`  ${pad(printable(d.hostname, 20), 20)}  ${pad(printable(d.hwid, 36), 36)}  ${since}  ${padStart(days, 5)}`);
   }
+  if (list.some((d) => d.sinceHistoryStart)) lines.push('  + non-compliant since the history began: at least that long');
   return lines;
 }
 
