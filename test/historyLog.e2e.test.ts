@@ -154,6 +154,19 @@ describe('change log and status intervals', () => {
     expect(since[0]!.n).toBe(8);
   });
 
+  it('keeps intervals ordered when two runs finish at the same instant (a clock stepped back)', async () => {
+    const h = await t.start({ simulator: { devices: 30, seed: 115 } });
+    const frozen = Date.parse('2026-04-01T02:00:00Z');
+    const clock: Clock = { now: () => frozen, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
+    expect((await h.sync({ clock })).status).toBe('succeeded');
+    h.sim.changeDevices(10);
+    const second = await h.sync({ clock });
+    expect(second.status).toBe('succeeded');
+    expect(second.counters.devicesChanged).toBeGreaterThan(0);
+    const bad = await rows(sql`select 1 from metaaccess.device_status_intervals where valid_to <= valid_from`);
+    expect(bad).toEqual([]);
+  });
+
   it('puts a run on the day in SYNC_TIMEZONE on which it finished, in every table and view', async () => {
     const h = await t.start({ simulator: { devices: 40, seed: 114 }, settings: { timezone: 'America/New_York' } });
     // 03:30 UTC on 10 March is 23:30 on 9 March in New York (UTC-4 after the DST change of 8 March).

@@ -170,6 +170,11 @@ export async function insertRejectedRecords(db: Executor, runId: number, page: n
   await db.insert(rejectedRecords).values(rejections.map((r) => ({ runId, page, reason: r.reason, raw: r.raw ?? null })));
 }
 
+/** Refreshes the planner's statistics of `devices` (a sampled read: ~0.1 s at 100,000 devices). */
+export async function analyzeDevices(db: Executor): Promise<void> {
+  await db.execute(sql`analyze ${devices}`);
+}
+
 export async function countPresentDevices(db: Executor): Promise<number> {
   const [row] = await db.select({ n: count() }).from(devices).where(isNull(devices.removedAt));
   return row?.n ?? 0;
