@@ -121,6 +121,21 @@ UPDATE "metaaccess"."snapshots" s SET "day" = (r.finished_at AT TIME ZONE c.tz):
 FROM "metaaccess"."sync_runs" r, "migration_calendar" c
 WHERE r.id = s.run_id AND s.day <> (r.finished_at AT TIME ZONE c.tz)::date;
 --> statement-breakpoint
+-- Rows that moved day landed unordered in months compaction had ordered: mark them not
+-- compacted, so the next prune orders them again.
+DO $$
+DECLARE
+  part record;
+BEGIN
+  IF (SELECT tz FROM "migration_calendar") <> 'UTC' THEN
+    FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'metaaccess.snapshots'::regclass LOOP
+      EXECUTE format('ALTER TABLE metaaccess.%I SET WITHOUT CLUSTER', part.relname);
+    END LOOP;
+  END IF;
+END
+$$;
+--> statement-breakpoint
 -- compliance_daily was keyed by the day a run started; captured_at is when it finished, so the
 -- rows re-key exactly (the later run of a day wins, as when they were written).
 CREATE TEMP TABLE "migration_daily" AS
@@ -137,7 +152,9 @@ DROP TABLE "migration_daily";
 --> statement-breakpoint
 -- The history so far, from the snapshots: the succeeded runs that have any, in order.
 CREATE TEMP TABLE "migration_runs" AS
-SELECT r.id, r.finished_at, (r.finished_at AT TIME ZONE c.tz)::date AS day, row_number() OVER (ORDER BY r.finished_at, r.id)::int AS seq
+SELECT r.id, r.finished_at, (r.finished_at AT TIME ZONE c.tz)::date AS day, row_number() OVER (ORDER BY r.finished_at, r.id)::int AS seq,
+  -- The succeeded run before it, snapshots or not (retention may have dropped the older ones).
+  (SELECT max(p.finished_at) FROM "metaaccess"."sync_runs" p WHERE p.status = 'succeeded' AND p.finished_at < r.finished_at) AS prev_finished
 FROM "metaaccess"."sync_runs" r, "migration_calendar" c
 WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL
   AND EXISTS (SELECT 1 FROM "metaaccess"."snapshots" s WHERE s.day = (r.finished_at AT TIME ZONE c.tz)::date AND s.run_id = r.id);
@@ -164,8 +181,8 @@ INSERT INTO "metaaccess"."device_changes" ("run_id", "day", "changed_at", "devic
 SELECT x.run_id, x.day, x.changed_at, x.device_id, x.change, x.old_value, x.new_value FROM (
   SELECT h.run_id, h.day, h.finished_at AS changed_at, h.device_id, 'added' AS change, NULL::text AS old_value, NULL::text AS new_value
   FROM "migration_history" h JOIN "metaaccess"."devices" d ON d.id = h.device_id
-  LEFT JOIN "migration_runs" pr ON pr.seq = h.seq - 1
-  WHERE h.prev_seq IS NULL AND (pr.id IS NULL OR d.first_seen_at > pr.finished_at)
+  JOIN "migration_runs" ru ON ru.seq = h.seq
+  WHERE h.prev_seq IS NULL AND (ru.prev_finished IS NULL OR d.first_seen_at > ru.prev_finished)
   UNION ALL
   SELECT m.run_id, m.day, m.removed_at, h.device_id, 'removed', NULL, NULL
   FROM "migration_history" h JOIN "migration_removals" m ON m.device_id = h.device_id

@@ -69,7 +69,39 @@ const HISTORY = `
     count(*) filter (where p.exempt), count(*)
   from metaaccess.sync_runs r join planned p on p.run_id = r.id group by r.id order by day, r.finished_at desc;`;
 
+/** A database at 0006 holding HISTORY (after `prepare`), migrated to the latest in New York time; dropped after `check`. */
+async function upgraded(prepare: string, check: (client: pg.Client, database: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>) {
+  const adminUrl = inject('adminUrl');
+  const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
+  await admin(adminUrl, (c) => c.query(`create database ${name}`));
+  const url = withDatabaseName(adminUrl, name);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const database = await openDatabase({ url, pgliteDir: '' });
+  try {
+    await migrate(drizzle(client), { migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations', migrationsFolder: migrationsUpTo('0006_resume') });
+    await client.query(HISTORY + prepare);
+    await runMigrations(database, { timezone: 'America/New_York' });
+    await check(client, database);
+  } finally {
+    await database.close();
+    await client.end();
+    await admin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`));
+  }
+}
+
 describe('migration 0007 on an existing history', () => {
+  it('logs no addition for devices first seen before the snapshots retention kept', async () => {
+    await upgraded('delete from metaaccess.snapshots where run_id in (1, 2);', async (client) => {
+      const added = (await client.query(`select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`)).rows;
+      // Device 20 enrolled at run 3; the others were there before the oldest snapshot kept.
+      expect(added).toEqual([{ device_id: 20, run_id: 3 }]);
+      const open = (await client.query(`select count(*)::int as n from metaaccess.device_status_intervals where valid_to is null`)).rows;
+      expect(open).toEqual([{ n: 19 }]);
+    });
+  });
+
+
   it('moves every day to the New York day the run finished and backfills intervals and the change log from the snapshots', async () => {
     const adminUrl = inject('adminUrl');
     const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
