@@ -26,7 +26,7 @@ Options:
     const flags = parseFlags(args, { json: { type: 'boolean' } });
     const { config, logger } = loadCommandConfig(ctx, false);
     const result = await withDatabase(config, (database) =>
-      pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays }));
+      pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays, timezone: config.sync.timezone }));
     ctx.stdout.write(flags.json
       ? JSON.stringify({ deleted: result.deleted, cutoff: result.cutoff?.toISOString() ?? null, droppedPartitions: result.droppedPartitions,
         compactedPartitions: result.compactedPartitions }) + '\n'

@@ -57,7 +57,7 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
     },
     // Retention is housekeeping, under the run lock so two processes never prune at once: a failed
     // prune is logged and retried after the next run.
-    afterSucceeded: () => pruneSnapshots({ database, clock, logger, retentionDays: config.sync.snapshotRetentionDays })
+    afterSucceeded: () => pruneSnapshots({ database, clock, logger, retentionDays: config.sync.snapshotRetentionDays, timezone: config.sync.timezone })
       .then(() => undefined, (err: unknown) => void logger.warn('snapshot prune failed', { error: errorMessage(err) })),
   });
   return summary;

@@ -1,8 +1,9 @@
 import type { Database, Db } from '../db/openDatabase.ts';
 import {
-  compactSnapshotPartition, deletePartitionRowsBefore, dropSnapshotPartition, listSnapshotPartitions, partitionPageCount, utcDay,
+  compactSnapshotPartition, deletePartitionRowsBefore, dropSnapshotPartition, listSnapshotPartitions, partitionPageCount,
   type SnapshotPartition,
 } from '../db/partitions.ts';
+import { dayIn } from '../lib/calendar.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -12,6 +13,8 @@ export interface PruneDeps {
   logger: Logger;
   /** 0 keeps everything. */
   retentionDays: number;
+  /** SYNC_TIMEZONE: snapshot days are days there (default UTC). */
+  timezone?: string;
   /** Most rows one delete statement removes (default 10,000). */
   batchSize?: number;
   /** Most heap pages one delete statement reads (default 1,024: 8 MB, about 160,000 snapshots). */
@@ -32,7 +35,7 @@ export interface PruneResult {
 /**
  * History housekeeping after each succeeded run (and the `prune` command).
  *
- * Retention, by UTC day: a snapshot is kept while its day is on or after the day `retentionDays`
+ * Retention, by day (in SYNC_TIMEZONE, the history's calendar): a snapshot is kept while its day is on or after the day `retentionDays`
  * ago. Months entirely before that day are dropped whole (no row-by-row delete, no bloat); in the
  * month holding it, the older days are deleted in bounded batches, so no statement runs long.
  * `sync_runs`, `snapshot_profiles` and `compliance_daily` are kept, so the long-term trend survives.
@@ -42,8 +45,10 @@ export interface PruneResult {
  */
 export async function pruneSnapshots(deps: PruneDeps): Promise<PruneResult> {
   const now = new Date(deps.clock.now());
-  const today = utcDay(now);
-  const cutoffDay = deps.retentionDays === 0 ? null : utcDay(new Date(now.getTime() - deps.retentionDays * 86_400_000));
+  // Days of the history's one calendar (SYNC_TIMEZONE): a month is closed once it has ended there.
+  const timezone = deps.timezone ?? 'UTC';
+  const today = dayIn(now, timezone);
+  const cutoffDay = deps.retentionDays === 0 ? null : dayIn(new Date(now.getTime() - deps.retentionDays * 86_400_000), timezone);
   const batchSize = deps.batchSize ?? 10_000;
   const { db } = deps.database;
   const result: PruneResult = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleInput } from '../../test/helpers/reportFixture.ts';
 import { toReport } from './model.ts';
-import { printable, renderText } from './renderText.ts';
+import { fitWidth, printable, renderText } from './renderText.ts';
 
 const report = toReport(sampleInput());
 const plain = renderText(report, { colour: false });
@@ -69,8 +69,16 @@ describe('renderText', () => {
     const empty = { devices: 0, compliant: 0, nonCompliant: 0, inProgress: 0, critical: 0, exempt: 0, active: 0 };
     const text = renderText(toReport(sampleInput({ current: empty, os: [], longest: [], daily: [], lastRun: null })), { colour: false });
     expect(text).toContain('last succeeded run     none yet');
-    expect(text).toContain('no succeeded run in the last 7 days');
+    expect(text).toContain('no compliance figure in the last 7 days');
     expect(text).toMatch(/^ {2}compliant +0 +–$/m);
     expect(text).not.toMatch(/NaN|undefined|null/);
+  });
+});
+
+describe('fitWidth', () => {
+  it('keeps short series and averages long ones into the width, days without a run left out', () => {
+    expect(fitWidth([1, null, 3], 5)).toEqual([1, null, 3]);
+    expect(fitWidth([10, 20, 30, 40, null, null], 3)).toEqual([15, 35, null]);
+    expect(fitWidth(Array.from({ length: 3660 }, (_, i) => i), 48)).toHaveLength(48);
   });
 });

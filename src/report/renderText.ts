@@ -93,13 +93,25 @@ function trend(r: Report, colour: boolean): string[] {
   }
   const values = days.map((d) => byDay.get(d)?.compliantPct ?? null);
   const known = values.filter((v): v is number => v !== null);
-  if (known.length === 0) lines.push(`  no succeeded run in the last ${r.period.days} days`);
+  if (known.length === 0) lines.push(`  no compliance figure in the last ${r.period.days} days`);
   else {
     // Scaled to the period's own range (the bars above are on 0-100%), so a drift of a few points shows.
     const [low, high] = [Math.min(...known), Math.max(...known)];
-    lines.push(`compliant % ${sparkline(values, low, high)}  (${pct(low)} to ${pct(high)})`);
+    lines.push(`compliant % ${sparkline(fitWidth(values, SPARK_WIDTH), low, high)}  (${pct(low)} to ${pct(high)})`);
   }
   return lines;
+}
+
+/** Columns the sparkline may take: the line stays within 80 (12 before it, 20 after). */
+const SPARK_WIDTH = 48;
+
+/** At most `width` values: longer periods averaged over equal spans of days (a day without a run counts for nothing). */
+export function fitWidth(values: (number | null)[], width: number): (number | null)[] {
+  if (values.length <= width) return values;
+  return Array.from({ length: width }, (_, i) => {
+    const span = values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width)).filter((v): v is number => v !== null);
+    return span.length ? span.reduce((a, b) => a + b, 0) / span.length : null;
+  });
 }
 
 function operatingSystems(r: Report): string[] {
