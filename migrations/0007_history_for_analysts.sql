@@ -76,6 +76,7 @@ ALTER TABLE "metaaccess"."device_status_intervals" ADD CONSTRAINT "device_status
 CREATE INDEX "device_changes_day_idx" ON "metaaccess"."device_changes" USING btree ("day","change");--> statement-breakpoint
 CREATE INDEX "device_changes_device_idx" ON "metaaccess"."device_changes" USING btree ("device_id","changed_at");--> statement-breakpoint
 CREATE INDEX "device_changes_run_idx" ON "metaaccess"."device_changes" USING btree ("run_id");--> statement-breakpoint
+CREATE INDEX "device_changes_status_day_idx" ON "metaaccess"."device_changes" USING btree ("day","device_id") WHERE "metaaccess"."device_changes"."change" = 'status';--> statement-breakpoint
 CREATE INDEX "device_status_intervals_current_idx" ON "metaaccess"."device_status_intervals" USING btree ("status","status_since") WHERE "metaaccess"."device_status_intervals"."valid_to" is null;--> statement-breakpoint
 CREATE INDEX "device_status_intervals_from_idx" ON "metaaccess"."device_status_intervals" USING btree ("valid_from");--> statement-breakpoint
 ALTER TABLE "metaaccess"."compliance_daily" ADD CONSTRAINT "compliance_daily_run_id_sync_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "metaaccess"."sync_runs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

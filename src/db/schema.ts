@@ -229,6 +229,8 @@ export const deviceChanges = metaaccess.table('device_changes', {
   index('device_changes_day_idx').on(t.day, t.change),
   index('device_changes_device_idx').on(t.deviceId, t.changedAt),
   index('device_changes_run_idx').on(t.runId),
+  // "How often": status changes per device over a period, read from the index alone.
+  index('device_changes_status_day_idx').on(t.day, t.deviceId).where(sql`${t.change} = 'status'`),
 ]);
 
 /** Status intervals (SCD type 2): how long each device held each compliance state. */

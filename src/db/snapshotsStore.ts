@@ -27,6 +27,7 @@ export function inRun(d: SQL, runIds: number[], capturedAt: Date): SQL {
  * The partitions of the run's day must exist (ensureSnapshotPartitions, before the transaction).
  */
 export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date, day: string, runIds: number[] = [runId]): Promise<number> {
+  await db.execute(sql`set local jit = off`); // as in recordRunHistory: a once-a-night statement gains nothing from it
   const fp = fingerprint(sql.raw('d'), sql.raw('o'));
   // One pass over the run's devices: new states become profiles (only those not seen before: an
   // insert that conflicts would still use up an identity value), and the snapshot rows find
