@@ -70,7 +70,10 @@ const HISTORY = `
   from metaaccess.sync_runs r join planned p on p.run_id = r.id group by r.id order by day, r.finished_at desc;`;
 
 /** A database at 0006 holding HISTORY (after `prepare`), migrated to the latest in New York time; dropped after `check`. */
-async function upgraded(prepare: string, check: (client: pg.Client, database: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>) {
+async function upgraded(
+  prepare: string, check: (client: pg.Client, database: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
+  before: (client: pg.Client) => Promise<void> = async () => undefined,
+) {
   const adminUrl = inject('adminUrl');
   const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
   await admin(adminUrl, (c) => c.query(`create database ${name}`));
@@ -81,6 +84,7 @@ async function upgraded(prepare: string, check: (client: pg.Client, database: Aw
   try {
     await migrate(drizzle(client), { migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations', migrationsFolder: migrationsUpTo('0006_resume') });
     await client.query(HISTORY + prepare);
+    await before(client);
     await runMigrations(database, { timezone: 'America/New_York' });
     await check(client, database);
   } finally {
@@ -103,22 +107,12 @@ describe('migration 0007 on an existing history', () => {
 
 
   it('moves every day to the New York day the run finished and backfills intervals and the change log from the snapshots', async () => {
-    const adminUrl = inject('adminUrl');
-    const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
-    await admin(adminUrl, (c) => c.query(`create database ${name}`));
-    const url = withDatabaseName(adminUrl, name);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const database = await openDatabase({ url, pgliteDir: '' });
-    try {
-      await migrate(drizzle(client), { migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations', migrationsFolder: migrationsUpTo('0006_resume') });
-      await client.query(HISTORY);
+    const before = async (client: pg.Client) => {
       const oldDaily = (await client.query('select day::text, run_id from metaaccess.compliance_daily order by day')).rows;
       // Run 2 started on 1 March in New York and finished on 2 March: the old key is its start.
       expect(oldDaily.find((r) => r.run_id === 2)?.day).toBe('2026-03-01');
-
-      await runMigrations(database, { timezone: 'America/New_York' });
-
+    };
+    await upgraded('', async (client, database) => {
       const day = (id: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(
         new Date(Date.parse('2026-03-01T03:30:00Z') + (id - 1) * 86_400_000 + (id === 2 ? 110 * 60_000 : 0)));
       const daily = (await client.query('select day::text, run_id from metaaccess.compliance_daily order by day')).rows;
@@ -151,10 +145,6 @@ describe('migration 0007 on an existing history', () => {
       const mismatched = (await client.query(`
         select count(*)::int as n from metaaccess.device_changes c join metaaccess.compliance_daily d on d.run_id = c.run_id where d.day <> c.day`)).rows;
       expect(mismatched).toEqual([{ n: 0 }]);
-    } finally {
-      await database.close();
-      await client.end();
-      await admin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`));
-    }
+    }, before);
   });
 });
