@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Executor } from './openDatabase.ts';
+import type { Counts } from '../report/model.ts';
 
 /** What the report reads; all of it must exist before anything is read. */
 export const REPORT_RELATIONS = [
@@ -28,15 +29,8 @@ export async function selectReportSchemaState(db: Executor): Promise<ReportSchem
   return { schemaExists: Boolean(row?.schemaExists), missing: row?.missing ?? [...REPORT_RELATIONS] };
 }
 
-export interface CountsRow {
-  devices: number;
-  compliant: number;
-  nonCompliant: number;
-  inProgress: number;
-  critical: number;
-  exempt: number;
-  active: number;
-}
+/** The report's counts, as the queries return them (one shape, defined by the model). */
+export type CountsRow = Counts;
 
 /** The present devices by compliance state, counted the way compliance_daily counts a run. */
 export async function selectCurrentCounts(db: Executor): Promise<CountsRow> {
