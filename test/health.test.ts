@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { createDatabaseProbe } from '../src/scheduler/databaseProbe.ts';
 import { checkHealth } from '../src/scheduler/healthServer.ts';
 import { createMetrics } from '../src/scheduler/metrics.ts';
 import type { Scheduler } from '../src/scheduler/scheduler.ts';
@@ -19,8 +20,11 @@ async function withRuns(statuses: string[]) {
     await tdb.database.db.execute(sql`insert into metaaccess.sync_runs (started_at, finished_at, status, trigger, notes)
       values (${at}::timestamptz, ${at}::timestamptz, ${status}, 'test', ${status === 'incomplete' ? 'removal guard: the run saw 0 devices' : null})`);
   }
-  const deps = { database: tdb.database, metrics: createMetrics(tdb.database), scheduler, clock: { now: () => now, sleep: async () => undefined }, startedAt: now - 10 * HOUR };
-  const gauge = async () => Number(/^metaaccess_last_run_incomplete (\d+)$/m.exec(await deps.metrics.registry.metrics())?.[1]);
+  const probe = createDatabaseProbe(tdb.database, { timeoutMs: 2_000 });
+  const metrics = createMetrics();
+  metrics.useDatabase(tdb.database, probe);
+  const deps = { database: tdb.database, probe, scheduler, clock: { now: () => now, sleep: async () => undefined }, startedAt: now - 10 * HOUR };
+  const gauge = async () => Number(/^metaaccess_last_run_incomplete (\d+)$/m.exec(await metrics.scrape())?.[1]);
   return { health: () => checkHealth(deps), gauge };
 }
 
