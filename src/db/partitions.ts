@@ -35,6 +35,7 @@ export function partitionOf(name: string): SnapshotPartition | undefined {
  * partition: a row for a missing month fails loudly). Called before a run's snapshot is inserted,
  * outside its transaction: creating a partition locks the parent, which should last an instant.
  * Creating the next month ahead means the run at a month's start normally creates nothing.
+ * The function runs as the schema owner, so a worker logged in as the writer role can call it.
  */
 export async function ensureSnapshotPartitions(db: Executor, day: string): Promise<string[]> {
   const names: string[] = [];
@@ -72,15 +73,15 @@ export async function listSnapshotPartitions(db: Executor): Promise<StoredPartit
 const table = (p: SnapshotPartition) => sql`metaaccess.${sql.identifier(p.name)}`;
 
 /**
- * Drops a whole partition, returning how many snapshots it held. Dropping a partition locks the
- * parent: a bounded wait, so a long BI query makes the prune fail (and retry after the next run)
- * instead of queueing every reader behind it.
+ * Drops a whole partition, returning how many snapshots it held. Through a function that runs as
+ * the schema owner (a worker logged in as the writer role may not drop tables). Dropping a
+ * partition locks the parent: a bounded wait, so a long BI query makes the prune fail (and retry
+ * after the next run) instead of queueing every reader behind it.
  */
 export async function dropSnapshotPartition(db: Db, p: SnapshotPartition): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`set local lock_timeout = '10s'`);
-    const rows = await queryRows<{ n: string }>(tx, sql`select count(*) as n from ${table(p)}`);
-    await tx.execute(sql`drop table ${table(p)}`);
+    const rows = await queryRows<{ n: string }>(tx, sql`select metaaccess.drop_snapshot_partition(${p.name}) as n`);
     return Number(rows[0]?.n ?? 0);
   });
 }
@@ -123,11 +124,9 @@ export async function deletePartitionRowsBefore(
  */
 export async function compactSnapshotPartition(db: Db, p: StoredPartition): Promise<void> {
   if (!p.deviceIndex) throw new AppError('SNAPSHOT_PARTITION_INVALID', `partition ${p.name} has no device_id index`);
-  const index = sql.identifier(p.deviceIndex);
   await db.transaction(async (tx) => {
     await tx.execute(sql`set local lock_timeout = '10s'`);
-    await tx.execute(sql`lock table ${table(p)} in access exclusive mode`);
-    await tx.execute(sql`alter index metaaccess.${index} set (fillfactor = 100)`);
-    await tx.execute(sql`cluster ${table(p)} using ${index}`);
+    // Locks, sets the fillfactor and clusters as the schema owner (CLUSTER and ALTER INDEX need it).
+    await tx.execute(sql`select metaaccess.compact_snapshot_partition(${p.name})`);
   });
 }
