@@ -60,8 +60,11 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
     get size() { return devices.length; },
     add(n: number): string[] {
       const added = Array.from({ length: Math.max(0, n) }, () => generateDevice(genRng, ++seq, opts));
-      for (const device of added) used.add(hwidOf(device));
-      devices.push(...added);
+      for (const device of added) {
+        used.add(hwidOf(device));
+        // One by one: push(...added) passes each device as an argument and overflows the stack.
+        devices.push(device);
+      }
       return added.map(hwidOf);
     },
     remove(n: number): string[] {
