@@ -14,7 +14,7 @@ import { startDbProxy } from './helpers/healthDbProxy.ts';
 import { createTestDatabase } from './helpers/testDatabase.ts';
 
 const cleanUp = cleanUpAfterEach();
-const scheduler: Scheduler = { state: () => ({ running: false, ticks: 0, skipped: 0 }), periodMs: () => 24 * 3_600_000, stop: async () => undefined };
+const scheduler: Scheduler = { state: () => ({ running: false, ticks: 0, skipped: 0 }), periodMs: () => 24 * 3_600_000, stop: () => Promise.resolve() };
 
 const summary: RunSummary = {
   runId: 1, trigger: 'test', status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), notes: null, errorCode: null, error: null,
@@ -43,7 +43,7 @@ async function setUp() {
     cleanUp(() => database.close().catch(() => undefined));
     const probe = createDatabaseProbe(database, { timeoutMs: 2_000 });
     metrics.useDatabase(database, probe);
-    server.ready({ database, probe, scheduler, clock: { now: () => Date.now(), sleep: async () => undefined }, startedAt: Date.now() });
+    server.ready({ database, probe, scheduler, clock: { now: () => Date.now(), sleep: () => Promise.resolve() }, startedAt: Date.now() });
   };
   return { tdb, proxy, metrics, server, get, ready };
 }
@@ -52,6 +52,8 @@ const value = (text: string, series: string) => {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 };
+
+const reasonsOf = (body: string) => (JSON.parse(body) as { reasons: string[] }).reasons;
 
 describe('/metrics is always Prometheus text', () => {
   it('with the database up: database_up 1, the database gauges, this process\'s counters and Node\'s process metrics', async () => {
@@ -101,7 +103,7 @@ describe('/metrics is always Prometheus text', () => {
     expect(metrics.ms).toBeLessThan(3_500);
     const health = await get('/healthz');
     expect(health.status).toBe(503);
-    expect(JSON.parse(health.body).reasons).toEqual(['database unreachable: no answer within 2 s']);
+    expect(reasonsOf(health.body)).toEqual(['database unreachable: no answer within 2 s']);
     expect(health.ms).toBeLessThan(3_500);
   });
 
@@ -115,7 +117,7 @@ describe('/metrics is always Prometheus text', () => {
     expect(metrics.body).not.toMatch(/metaaccess_last_success_timestamp_seconds/);
     const health = await get('/healthz');
     expect(health.status).toBe(503);
-    expect(JSON.parse(health.body).reasons).toEqual(['starting: opening and migrating the database']);
+    expect(reasonsOf(health.body)).toEqual(['starting: opening and migrating the database']);
     expect((await get('/livez')).status).toBe(200);
   });
 });
@@ -128,8 +130,7 @@ describe('/healthz names what failed', () => {
     await proxy.set('refuse');
     const res = await get('/healthz');
     expect(res.status).toBe(503);
-    const reasons = (JSON.parse(res.body) as { reasons: string[] }).reasons;
-    expect(reasons).toEqual([`database unreachable: cannot connect to the database: connect ECONNREFUSED 127.0.0.1:${proxy.port}`]);
+    expect(reasonsOf(res.body)).toEqual([`database unreachable: cannot connect to the database: connect ECONNREFUSED 127.0.0.1:${proxy.port}`]);
   });
 
   it('a database that turns connections away: PostgreSQL\'s words and SQLSTATE', async () => {
@@ -141,9 +142,8 @@ describe('/healthz names what failed', () => {
     await admin(adminUrl, (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`, [tdb.name]));
     const res = await get('/healthz');
     expect(res.status).toBe(503);
-    const body = res.body;
-    expect(JSON.parse(body).reasons).toEqual([`database unreachable: database "${tdb.name}" is not currently accepting connections (SQLSTATE 55000)`]);
-    expect(body).not.toMatch(/Failed query|params/);
+    expect(reasonsOf(res.body)).toEqual([`database unreachable: database "${tdb.name}" is not currently accepting connections (SQLSTATE 55000)`]);
+    expect(res.body).not.toMatch(/Failed query|params/);
   });
 });
 

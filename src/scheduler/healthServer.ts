@@ -76,7 +76,9 @@ export async function listenHealthServer(port: number, metrics: WorkerMetrics): 
   let closed: Promise<void> | undefined;
   return {
     port: (server.address() as { port: number }).port,
-    ready: (d) => void (deps = d),
+    ready(d) {
+      deps = d;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -34,13 +34,13 @@ describe('scheduler', () => {
 
   it('keeps going after a failed run and when another process holds the lock', async () => {
     const outcomes: Array<() => Promise<RunSummary>> = [
-      async () => { throw new LockHeldError('held'); },
-      async () => { throw new Error('boom'); },
-      async () => summary(7),
+      () => Promise.reject(new LockHeldError('held')),
+      () => Promise.reject(new Error('boom')),
+      () => Promise.resolve(summary(7)),
     ];
     const scheduler = startScheduler({
       cron: '* * * * * *', timezone: 'UTC', onStart: true, logger: createSilentLogger(),
-      runOnce: () => (outcomes.shift() ?? (async () => summary(8)))(),
+      runOnce: () => (outcomes.shift() ?? (() => Promise.resolve(summary(8))))(),
     });
     await new Promise((r) => setTimeout(r, 2600));
     await scheduler.stop();
