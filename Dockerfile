@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # Node 20 is past end of life: the image runs a maintained LTS line; the code runs on 20 and 22.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# An exact release, so a rebuild gets the same Node and Debian; raise it deliberately. To pin the
+# bytes too, append the digest: `docker buildx imagetools inspect node:22.22.0-bookworm-slim`
+# prints it; then NODE_IMAGE=node:22.22.0-bookworm-slim@sha256:<digest>.
+ARG NODE_IMAGE=node:22.22.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -22,9 +25,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
-# The embedded database (used only when DATABASE_URL is unset) lives in a volume owned by the app user.
+# The embedded database (used only when DATABASE_URL is unset) lives in /app/data, owned by the
+# app user. No VOLUME here: it would make an anonymous volume on every run, DATABASE_URL or not.
+# With the embedded database, mount one: docker run -v metaaccess-data:/app/data ...
 RUN mkdir -p /app/data && chown node:node /app/data
-VOLUME ["/app/data"]
 USER node
 # Node is PID 1 here: the CLI handles SIGTERM/SIGINT itself (stop after the page in flight).
 ENTRYPOINT ["node", "dist/cli.js"]

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -14,6 +17,7 @@ import { runSync } from '../src/jobs/runSync.ts';
 import { shiftedClock } from '../src/lib/clock.ts';
 import { admin } from './globalSetup.ts';
 import { cleanUpAfterEach, startHarness, type Harness } from './helpers/harness.ts';
+import { createTestDatabase } from './helpers/testDatabase.ts';
 
 /**
  * The worker logged in as the least-privilege writer that docs/writer-role.sql makes (the schema
@@ -21,7 +25,17 @@ import { cleanUpAfterEach, startHarness, type Harness } from './helpers/harness.
  * of a month, whose snapshot partition only the owner may create — and DDL is refused.
  */
 
-const WRITER_SQL = readFileSync(fileURLToPath(new URL('../docs/writer-role.sql', import.meta.url)), 'utf8');
+const WRITER_SQL_PATH = fileURLToPath(new URL('../docs/writer-role.sql', import.meta.url));
+const WRITER_SQL = readFileSync(WRITER_SQL_PATH, 'utf8');
+const COMPOSE_SCRIPT = fileURLToPath(new URL('../deploy/postgres/writer-login.sh', import.meta.url));
+const hasPsql = (() => {
+  try {
+    execFileSync('psql', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const DEVICES = 60;
 const cleanUp = cleanUpAfterEach();
 
@@ -140,5 +154,41 @@ describe('the writer role (docs/writer-role.sql)', () => {
     cleanUp(() => reader.end());
     await reader.query('set role metaaccess_reader');
     await expect(reader.query("select metaaccess.create_snapshot_partition('2040-01-01')")).rejects.toMatchObject({ code: '42501' });
+  });
+
+  // psql is the postgres image's client; a machine without it cannot run the script.
+  it.skipIf(!hasPsql)('compose\'s `roles` script makes the login from docs/writer-role.sql, its password from a file', async () => {
+    const login = `metaaccess_t_writer_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const adminUrl = new URL(inject('adminUrl'));
+    cleanUp(() => admin(adminUrl.toString(), (c) => c.query(`drop role if exists ${login}`)));
+    const tdb = await createTestDatabase();
+    cleanUp(() => tdb.drop());
+    const dir = mkdtempSync(join(tmpdir(), 'writer-login-'));
+    cleanUp(async () => rmSync(dir, { recursive: true, force: true }));
+    const password = randomBytes(12).toString('hex');
+    writeFileSync(join(dir, 'writer_password'), `${password}\n`);
+    writeFileSync(join(dir, 'postgres_password'), `${decodeURIComponent(adminUrl.password)}\n`);
+    const run = () => execFileSync('sh', [COMPOSE_SCRIPT], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH, PGHOST: adminUrl.hostname, PGPORT: adminUrl.port || '5432', PGUSER: decodeURIComponent(adminUrl.username),
+        PGDATABASE: tdb.name, WRITER_LOGIN: login, WRITER_ROLE_SQL: WRITER_SQL_PATH,
+        WRITER_PASSWORD_FILE: join(dir, 'writer_password'), ADMIN_PASSWORD_FILE: join(dir, 'postgres_password'),
+      },
+    });
+    expect(run()).toContain(`login ${login} is ready`);
+    expect(run()).toContain(`login ${login} is ready`); // at every `up`
+    const [row] = await queryRows<{ scram: boolean; writer: boolean; insert: boolean; create: boolean }>(tdb.database.db, sql`
+      select rolpassword like 'SCRAM-SHA-256$%' as scram, pg_has_role(rolname, 'metaaccess_writer', 'MEMBER') as writer,
+        has_table_privilege(rolname, 'metaaccess.devices', 'INSERT') as insert, has_schema_privilege(rolname, 'metaaccess', 'CREATE') as create
+      from pg_authid where rolname = ${login}`);
+    expect(row).toEqual({ scram: true, writer: true, insert: true, create: false });
+    const url = new URL(tdb.url);
+    url.username = login;
+    url.password = password;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    cleanUp(() => client.end());
+    expect((await client.query<{ user: string }>('select current_user as user')).rows[0]!.user).toBe(login);
   });
 });
