@@ -4,7 +4,8 @@ import type { ResumePoint, RunCounters, RunStatus } from '../db/runs.ts';
 import type { Clock } from '../lib/clock.ts';
 import { errorCode, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import { redactText, truncate } from '../lib/redact.ts';
+import { printableText } from '../lib/printable.ts';
+import { redactText } from '../lib/redact.ts';
 import type { Source } from '../source/createSource.ts';
 import { ARCHIVE_AT_MISSES, confirmRemovals, type RemovalDecision } from './confirmRemovals.ts';
 import { readList, type ReadDeps } from './readList.ts';
@@ -187,7 +188,7 @@ async function estimateDevices(run: RunContext): Promise<number | null> {
 }
 
 function archivedNote(hwids: string[]): string {
-  const shown = hwids.slice(0, 10).join(', ');
+  const shown = hwids.slice(0, 10).map((hwid) => printableText(hwid, 64)).join(', ');
   return `${hwids.length} devices removed as archived (Device Details still finds them, but the list has not shown them in ${ARCHIVE_AT_MISSES} complete runs): ${shown}${hwids.length > 10 ? ', …' : ''}`;
 }
 
@@ -215,7 +216,7 @@ async function recordFailure(run: RunContext, state: RunState, err: unknown, sto
   const cancelled = stop?.aborted === true && !state.lockLost.aborted;
   const status = cancelled ? 'cancelled' as const : 'failed' as const;
   const code = cancelled ? 'CANCELLED' : errorCode(err);
-  const message = cancelled ? 'stopped by signal once the pages received were stored' : truncate(redactText(errorMessage(err)), 2000);
+  const message = cancelled ? 'stopped by signal once the pages received were stored' : printableText(redactText(errorMessage(err)), 2000);
   const finishedAt = new Date(run.clock.now());
   const end = { status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state), endPage: state.endPage ?? null };
   for (let attempt = 1; ; attempt++) {

@@ -167,3 +167,40 @@ describe('account (Account v2)', () => {
     expect(outage.message).toContain(sim.url);
   });
 });
+
+describe('server text quoted in an error', () => {
+  const HOSTILE = '{"msg":"\x1b[2J\x1b]0;pwned\x07 done\r\u009b31m"}';
+  const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+  /** What the CLI prints is the message: it shows the escapes, never the characters themselves. */
+  function expectEscaped(error: ApiError): void {
+    expect(error.message).not.toMatch(RAW_CONTROL);
+    expect(error.message).toContain('\\x1b[2J\\x1b]0;pwned\\x07 done');
+    expect(error.body).not.toMatch(RAW_CONTROL);
+  }
+
+  it('escapes control characters of an error body on every kind of failure, keeping it bounded', async () => {
+    const { sim, api } = await setUp({ auth: CLIENT }, { credentials: { kind: 'oauth', ...CLIENT } });
+    sim.injectFault({ match: { path: 'devices' }, kind: 'status', status: 400, body: HOSTILE });
+    expectEscaped(await failure(api.fetchDevicePage(1)));
+    sim.injectFault({ match: { path: 'devices' }, kind: 'status', status: 503, body: HOSTILE, times: 3 });
+    expectEscaped(await failure(api.fetchDevicePage(1)));
+    sim.injectFault({ match: { path: 'devices' }, kind: 'garbage', body: `<html>${HOSTILE}</html>` });
+    expectEscaped(await failure(api.fetchDevicePage(1)));
+    sim.injectFault({ match: { path: 'devices' }, kind: 'status', status: 400, body: `${HOSTILE}${'\x1b'.repeat(100_000)}` });
+    const flood = await failure(api.fetchDevicePage(1));
+    expectEscaped(flood);
+    expect(flood.body!.length).toBeLessThan(250);
+    sim.revokeTokens();
+    sim.injectFault({ match: { path: 'token' }, kind: 'status', status: 401, body: HOSTILE });
+    expectEscaped(await failure(api.fetchDevicePage(1)));
+  });
+
+  it('escapes a hwid quoted from a device record', async () => {
+    const { sim, api } = await setUp();
+    sim.injectFault({ match: { path: 'details' }, kind: 'status', status: 500, times: 3 });
+    const error = await failure(api.fetchDeviceDetails('host\x1b[31m\rspoofed'));
+    expect(error.message).toContain('device details for host\\x1b[31m\\rspoofed');
+    expect(error.message).not.toMatch(RAW_CONTROL);
+  });
+});

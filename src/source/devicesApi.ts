@@ -1,5 +1,5 @@
 import { ApiError } from '../lib/errors.ts';
-import { truncate } from '../lib/redact.ts';
+import { printableText } from '../lib/printable.ts';
 import { createCredentialProof } from './gates.ts';
 import { describeStatus, snippet, statusErrorCode, type RequestContext, type Send, type SentResponse } from './sender.ts';
 import type { TokenProvider } from './tokenProvider.ts';
@@ -86,8 +86,9 @@ export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
   }
 
   async function fetchDeviceDetails(hwid: string, signal?: AbortSignal): Promise<'present' | 'gone'> {
-    // hwids come from the API itself: shorten them so a hostile one cannot flood a message.
-    const what = `device details for ${truncate(hwid, 64)}`;
+    // hwids come from the API itself: shortened and escaped, so a hostile one can neither flood
+    // a message nor drive the terminal it is printed on.
+    const what = `device details for ${printableText(hwid, 64)}`;
     // URL parsing resolves a "." or ".." segment, even percent-encoded: the request would reach
     // another endpoint. No real hwid looks like that, so refuse rather than ask the wrong question.
     if (hwid === '' || hwid === '.' || hwid === '..') {

@@ -1,7 +1,8 @@
 import { ApiError } from '../lib/errors.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
-import { redactText, truncate } from '../lib/redact.ts';
+import { printableText } from '../lib/printable.ts';
+import { redactText } from '../lib/redact.ts';
 import { createFailGate, type FailGate } from './gates.ts';
 import type { Permit, RateLimiter } from './rateLimiter.ts';
 import { createSlotPool, type SlotPool } from './slotPool.ts';
@@ -220,9 +221,12 @@ function noteRateLimited(deps: SenderDeps): void {
   }
 }
 
-/** Error bodies have no documented shape: keep a redacted, truncated copy of the text. */
+/**
+ * Error bodies have no documented shape: keep a redacted, truncated copy of the text, its control
+ * characters escaped, since the message that quotes it may reach a terminal.
+ */
 export function snippet(body: string): string {
-  return truncate(redactText(body.replace(/\s+/g, ' ').trim()), 200);
+  return printableText(redactText(body.replace(/\s+/g, ' ').trim()), 200);
 }
 
 export function describeStatus(status: number): string {
