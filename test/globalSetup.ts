@@ -2,11 +2,14 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { runMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/openDatabase.ts';
+import { testDbPrefix } from './helpers/testDbPrefix.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
     templateDb: string;
+    /** `<TEST_DB_PREFIX>_<pid of this run>_`: every database this run creates starts with it. */
+    dbNamePrefix: string;
   }
 }
 
@@ -15,11 +18,13 @@ const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 /**
  * Tests run on real PostgreSQL: TEST_DATABASE_URL (default: the local server), else a
  * testcontainers PostgreSQL where a container engine exists. One migrated template database is
- * made here; every test database is a cheap clone of it.
+ * made here; every test database is a cheap clone of it. All of them are named
+ * `<TEST_DB_PREFIX>_<pid>_…`, and teardown drops those of this run only.
  */
 export default async function setup(project: TestProject) {
+  const dbNamePrefix = `${testDbPrefix()}_${process.pid}_`;
   const { adminUrl, stopContainer } = await findPostgres();
-  const templateDb = `metaaccess_tpl_${process.pid}`;
+  const templateDb = `${dbNamePrefix}template`;
   await admin(adminUrl, async (c) => {
     await c.query(`drop database if exists ${templateDb}`);
     await c.query(`create database ${templateDb}`);
@@ -32,10 +37,11 @@ export default async function setup(project: TestProject) {
   }
   project.provide('adminUrl', adminUrl);
   project.provide('templateDb', templateDb);
+  project.provide('dbNamePrefix', dbNamePrefix);
   return async () => {
     await admin(adminUrl, async (c) => {
-      const { rows } = await c.query<{ datname: string }>(
-        `select datname from pg_database where datname like $1 or datname = $2`, [`metaaccess_t_${process.pid}_%`, templateDb]);
+      // starts_with, not LIKE: `_` is a LIKE wildcard, so pid 12's pattern would match pid 123's databases.
+      const { rows } = await c.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [dbNamePrefix]);
       for (const { datname } of rows) await c.query(`drop database if exists ${datname} with (force)`);
     });
     await stopContainer?.();
@@ -54,7 +60,9 @@ async function findPostgres(): Promise<{ adminUrl: string; stopContainer?: () =>
       const container = await withTimeout(new PostgreSqlContainer('postgres:16-alpine').start(), 120_000);
       return { adminUrl: container.getConnectionUri(), stopContainer: async () => void (await container.stop()) };
     } catch (containerErr) {
-      throw new Error(`tests need PostgreSQL: ${url} is not reachable (${reason}) and no container runtime could start one (${(containerErr as Error).message}). Set TEST_DATABASE_URL.`);
+      throw new Error(
+        `tests need PostgreSQL: ${url} is not reachable (${reason}) and no container runtime could start one (${(containerErr as Error).message}). Set TEST_DATABASE_URL.`,
+      );
     }
   }
 }
@@ -76,5 +84,8 @@ export function withDatabaseName(url: string, name: string): string {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+  ]);
 }

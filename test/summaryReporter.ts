@@ -1,8 +1,15 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import { writeSync } from 'node:fs';
+import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
 
-/** Prints the one plain line CI reads: `N passed, N failed` (plus skipped), after vitest's own output. */
+/**
+ * Prints the plain last line CI reads, `N passed, N failed` (skipped tests, if any, on the line
+ * before it, so the last line keeps one shape). It is written as the process exits, after
+ * everything vitest prints, including an error thrown by global setup after the run has ended.
+ */
 export default class SummaryReporter implements Reporter {
-  async onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>) {
+  private lines: string | undefined;
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>, reason: TestRunEndReason) {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of modules) {
       for (const test of module.children.allTests()) {
@@ -15,8 +22,10 @@ export default class SummaryReporter implements Reporter {
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed += 1;
     }
     counts.failed += errors.length;
-    // The default reporter prints its summary in the same round of hooks; ours must come last.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    // A run that failed outside any test (global setup could not reach PostgreSQL) is not a pass.
+    if (reason === 'failed' && counts.failed === 0) counts.failed = 1;
+    const skipped = counts.skipped > 0 ? `${counts.skipped} skipped\n` : '';
+    if (this.lines === undefined) process.once('exit', () => writeSync(1, this.lines ?? ''));
+    this.lines = `\n${skipped}${counts.passed} passed, ${counts.failed} failed\n`;
   }
 }
