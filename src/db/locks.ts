@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { LockHeldError, LockLostError, toDatabaseError } from '../lib/errors.ts';
-import { CONNECT_TIMEOUT_MS, connectFailure, type Database } from './openDatabase.ts';
+import { CONNECT_TIMEOUT_MS, connectFailure, ReportingClient, type Database } from './openDatabase.ts';
 
 /** Advisory lock keys: 'meta' as an int, then one number per purpose. */
 const LOCK_NAMESPACE = 0x6d657461;
@@ -125,7 +125,7 @@ export async function acquireMigrationLock(url: string): Promise<pg.Client> {
 
 async function connect(url: string, applicationName: string): Promise<pg.Client> {
   // keepAlive: the lock lives as long as this mostly idle connection; the OS then notices a dead peer.
-  const client = new pg.Client({ connectionString: url, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const client = new ReportingClient({ connectionString: url, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // Without a listener, a dropped connection's 'error' event would crash the process.
   client.on('error', () => undefined);
   try {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { SQL } from 'drizzle-orm';
@@ -15,6 +15,8 @@ export type Executor = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'exe
 
 export interface Database {
   db: Db;
+  /** Which database this is, as an operator may see it: the URL without its password, or the embedded directory. */
+  location: string;
   kind: 'postgres' | 'pglite';
   /** For PostgreSQL: the connection string, to open the dedicated lock connection. */
   url?: string;
@@ -30,6 +32,11 @@ export interface OpenOptions {
   pgliteDir: string;
   /** For PGlite: heartbeat and staleness of the data directory's lock (tests shorten them). */
   fileLock?: FileLockOptions;
+  /**
+   * Read-only commands pass true: a missing embedded database is an error (DB_NOT_FOUND) instead of
+   * being created. (A PostgreSQL connection never creates its database.)
+   */
+  mustExist?: boolean;
 }
 
 /** A refused or silent server fails the run in seconds, not after the OS gives up (minutes). */
@@ -37,7 +44,7 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 
 /** PostgreSQL when a URL is given, else embedded PGlite — one node-postgres code path for both. */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url) : openPglite(options.pgliteDir, options.fileLock);
+  return options.url ? openPostgres(options.url) : openPglite(options.pgliteDir, options.fileLock, options.mustExist === true);
 }
 
 async function openPostgres(url: string): Promise<Database> {
@@ -60,7 +67,7 @@ async function openPostgres(url: string): Promise<Database> {
     await pool.end().catch(() => undefined);
     throw connectFailure(url, err);
   }
-  return { db: drizzle(pool, { schema }), kind: 'postgres', url, close: () => pool.end() };
+  return { db: drizzle(pool, { schema }), location: `PostgreSQL ${describeUrl(url)}`, kind: 'postgres', url, close: () => pool.end() };
 }
 
 /** Any failure to open a connection: refused, unresolvable, silent, or turned away by the server. */
@@ -76,8 +83,11 @@ export function connectFailure(url: string, err: unknown): DatabaseError {
   return new DatabaseError('DB_UNREACHABLE', message, { cause: err, ...(sqlstate ? { sqlstate } : {}) });
 }
 
-async function openPglite(dir: string, lockOptions?: FileLockOptions): Promise<Database> {
+async function openPglite(dir: string, lockOptions: FileLockOptions | undefined, mustExist: boolean): Promise<Database> {
   const dataDir = resolve(dir);
+  if (mustExist && !existsSync(`${dataDir}/PG_VERSION`)) {
+    throw new AppError('DB_NOT_FOUND', `no embedded database in ${dataDir}: nothing has been synced here yet (run \`sync\` or \`demo\` first, set PGLITE_DIR, or set DATABASE_URL)`);
+  }
   const lock = await acquireFileLock(`${dataDir}.lock`, lockOptions);
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -88,6 +98,7 @@ async function openPglite(dir: string, lockOptions?: FileLockOptions): Promise<D
     const pglite = await PGlite.create(dataDir);
     return {
       db: drizzlePglite(pglite, { schema }) as unknown as Db,
+      location: `embedded PGlite in ${dataDir}`,
       kind: 'pglite',
       lockLost: lock.lost,
       migrateWith: async (config, timezone) => {
@@ -148,6 +159,11 @@ export class ReportingClient extends pg.Client {
 
   constructor(config?: string | pg.ClientConfig) {
     super(config);
+    // Without a password pg would try SCRAM with none and hang until the connection timeout, then
+    // say "client password must be a string"; asked through this function it fails at once, in words.
+    if (!this.password) {
+      Object.defineProperty(this, 'password', { configurable: true, enumerable: false, writable: true, value: passwordMissing });
+    }
     this.on('error', (err) => {
       if (isServerFatal(err)) this.#closedWith ??= err;
     });
@@ -163,6 +179,10 @@ export class ReportingClient extends pg.Client {
       throw err;
     });
   }
+}
+
+function passwordMissing(): never {
+  throw new Error('the server asks for a password and DATABASE_URL has none (put it in the URL, or use DATABASE_URL_FILE)');
 }
 
 /** PostgreSQL ends the session after a FATAL (or PANIC) error: everything after it fails for that reason. */
