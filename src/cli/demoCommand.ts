@@ -9,7 +9,11 @@ import { intFlag, parseFlags } from './flags.ts';
 import { summaryJson, summaryText } from './format.ts';
 import { exitCodeOf, syncOnce } from './syncCommand.ts';
 
-export const demoCommand: Command = {
+/** Set while `demo --days` writes its nights: a stop then keeps the nights already written. */
+let writingDays = false;
+
+// The intersection keeps this compiling whether or not Command declares stopNotice yet.
+export const demoCommand: Command & { stopNotice(signal: NodeJS.Signals): string | undefined } = {
   name: 'demo',
   summary: 'sync the built-in MetaAccess simulator into the database and print the summary',
   help: `Usage: metaaccess-sync demo [--devices N] [--seed N] [--rate-limit N] [--rate-window-ms MS] [--json]
@@ -49,7 +53,14 @@ Options:
     const seed = intFlag(flags.seed, 'seed', 2026, 0, 2_147_483_647);
     const limit = intFlag(flags['rate-limit'], 'rate-limit', days === undefined ? 10 : 50, 1, 10_000);
     const windowMs = intFlag(flags['rate-window-ms'], 'rate-window-ms', 1000, 10, 3_600_000);
-    if (days !== undefined) return runDemoDays({ days, devices, seed, limit, windowMs, json: Boolean(flags.json) }, ctx);
+    if (days !== undefined) {
+      writingDays = true;
+      try {
+        return await runDemoDays({ days, devices, seed, limit, windowMs, json: Boolean(flags.json) }, ctx);
+      } finally {
+        writingDays = false;
+      }
+    }
     const { config, logger } = loadCommandConfig(ctx, false);
     const summary = await withDatabase(config, async (database) => {
       const simulator = await startDemoSimulator(database, { devices, seed, rateLimit: { limit, windowMs } });
@@ -64,6 +75,10 @@ Options:
     else ctx.stdout.write(`${summaryText(summary)}  database: ${describeDatabase(config)}\n  next: \`node dist/cli.js runs\` lists every run; run the demo again to see changes\n`);
     return exitCodeOf(summary, ctx.signal);
   },
+  // A plain demo is a sync: the generic notice fits it.
+  stopNotice: (signal) => (writingDays
+    ? `${signal} received, stopping once the night's pages received are stored; the nights written so far stay (again to exit now)`
+    : undefined),
 };
 
 /**

@@ -5,7 +5,8 @@ import { intFlag, parseFlags } from './flags.ts';
 
 export const SIMULATOR_TOKEN = 'simulator-token';
 
-export const simulateCommand: Command = {
+// The intersection keeps this compiling whether or not Command declares stopNotice yet.
+export const simulateCommand: Command & { stopNotice(signal: NodeJS.Signals): string } = {
   name: 'simulate',
   summary: 'serve the built-in MetaAccess API simulator on 127.0.0.1 until stopped',
   help: `Usage: metaaccess-sync simulate [--port N] [--devices N] [--rate-limit N] [--rate-window-ms MS]
@@ -45,4 +46,5 @@ Stops on SIGINT/SIGTERM.
     logger.info('simulator stopped', simulator.stats());
     return 0;
   },
+  stopNotice: (signal) => `${signal} received, stopping the simulator (again to exit now)`,
 };

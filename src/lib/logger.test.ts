@@ -13,7 +13,7 @@ function capture(isTTY: boolean) {
 async function prettyLine(isTTY: boolean, env: Record<string, string | undefined>, message = 'sync finished'): Promise<string> {
   const out = capture(isTTY);
   const logger = createLogger({ level: 'info', format: 'pretty', stream: out.stream, env });
-  logger.warn(message, { devices: 3 });
+  logger.warn(message, { devices: 3, day: undefined });
   await new Promise((resolve) => setImmediate(resolve));
   return out.text();
 }

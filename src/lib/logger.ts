@@ -20,7 +20,7 @@ const shown = (text: string) => printableText(text, Number.POSITIVE_INFINITY);
 const pretty = winston.format.printf((info) => {
   const { level, message, timestamp, service: _service, ...rest } = info;
   const fields = Object.entries(rest)
-    .filter(([k]) => typeof k === 'string')
+    .filter(([k, v]) => typeof k === 'string' && v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? shown(v) : JSON.stringify(v)}`)
     .join(' ');
   return `${String(timestamp).slice(11, 23)} ${level} ${shown(String(message))}${fields ? `  ${fields}` : ''}`;

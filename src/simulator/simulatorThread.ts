@@ -24,7 +24,11 @@ export interface DayReport {
   nights: DayChanges[];
 }
 
+/** Marks the worker this module starts: any other worker thread that imports it (a test runner's) must not start a simulator. */
+const ROLE = 'metaaccess-simulator';
+
 interface ThreadInput {
+  role: typeof ROLE;
   options: SimulatorOptions;
   generation: number;
 }
@@ -34,7 +38,7 @@ type Reply = { kind: 'started'; url: string; devices: number } | ({ kind: 'day' 
 
 /** Starts the simulator, `generation` demo runs into its history, on its own thread. */
 export function startSimulatorThread(options: SimulatorOptions, generation: number): Promise<SimulatorThread> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { options, generation } satisfies ThreadInput });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, options, generation } satisfies ThreadInput });
   const ask = (request: Request) => worker.postMessage(request);
   // One request at a time: the demo waits for each answer before its next sync.
   const answer = () => new Promise<Reply>((resolve, reject) => {
@@ -76,7 +80,7 @@ export function evolve(simulator: Simulator, generation: number): void {
   simulator.changeDevices(Math.min(size, Math.ceil(size * 0.05)));
 }
 
-if (!isMainThread && parentPort) {
+if (!isMainThread && parentPort && (workerData as Partial<ThreadInput> | null)?.role === ROLE) {
   const port = parentPort;
   const { options, generation } = workerData as ThreadInput;
   const simulator = createSimulator(options);
