@@ -17,7 +17,7 @@ export interface PruneDeps {
   timezone?: string;
   /** Most rows one delete statement removes (default 10,000). */
   batchSize?: number;
-  /** Most heap pages one delete statement reads (default 1,024: 8 MB, about 160,000 snapshots). */
+  /** Most heap pages one delete statement reads (default 1,024, of 8 kB each). */
   pagesPerStatement?: number;
 }
 

@@ -85,7 +85,7 @@ export function createRunStore(database: Database): RunStore {
       if (run.trusted) await ensureSnapshotPartitions(db, day);
       // Fresh statistics before the statements that pick this run's devices: the planner
       // otherwise estimates "last_run_id = this run" at one row (no device had it at the last
-      // ANALYZE) and nests loops over every device — 92 ms became 19 s at 5,000 devices.
+      // ANALYZE) and nests loops over every device, a plan that slows with every device added.
       if (run.trusted) await analyzeDevices(db);
       return db.transaction(async (tx) => {
         let done: Completed = { removed: 0, archived: [] };

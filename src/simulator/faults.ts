@@ -80,7 +80,7 @@ function* paddedJson(bytes: number): Generator<Buffer> {
 }
 
 /**
- * Compressed once per size and kept: deflating 200 MB takes about half a second, and the result
+ * Compressed once per size and kept: deflating hundreds of megabytes is slow, and the result
  * (about a thousandth of it) never changes. Immutable, so simulators may share it.
  */
 const bombs = new Map<number, Promise<Buffer>>();

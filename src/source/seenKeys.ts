@@ -1,9 +1,10 @@
 /**
- * The hwids a run has handled, in 4 bytes each instead of a Set<string>'s ~90 (a million devices
- * would otherwise hold ~90 MB of strings for the whole run). Keys are kept as 32-bit hashes in an
- * open-addressing table, so a hit means only "maybe seen": the caller confirms hits against the
- * database, where every stored device carries the run's id. A miss is always exact. At a million
- * devices about one lookup in 4,000 is a false hit, which costs one small query for its page.
+ * The hwids a run has handled, in 4 bytes each instead of a string each: a Set<string> would hold
+ * every hwid of a large fleet for the whole run (see BENCHMARKS.md, "Memory"). Keys are kept as
+ * 32-bit hashes in an open-addressing table, so a hit means only "maybe seen": the caller confirms
+ * hits against the database, where every stored device carries the run's id. A miss is always
+ * exact. A lookup is a false hit with odds of the keys held over 2^32, rare even for the largest
+ * fleets, and costs one small query for its page.
  */
 export interface SeenKeys {
   /** Records `key`; true if it was new, false if an equal hash was already there (confirm it). */
@@ -14,7 +15,7 @@ export interface SeenKeys {
 const EMPTY = 0;
 
 export function createSeenKeys(initialCapacity = 1024): SeenKeys {
-  // Linear probing stays short up to a load of 3/4; a million keys then take 8 MB.
+  // Linear probing stays short up to a load of 3/4.
   let capacity = powerOfTwoAtLeast(initialCapacity * 2);
   let table = new Uint32Array(capacity);
   let size = 0;
