@@ -9,7 +9,11 @@ import { createTestDatabase } from './helpers/testDatabase.ts';
 
 const cleanUp = cleanUpAfterEach();
 const HOUR = 3_600_000;
-const scheduler: Scheduler = { state: () => ({ running: false, ticks: 0, skipped: 0 }), periodMs: () => 24 * HOUR, stop: () => Promise.resolve() };
+const scheduler: Scheduler = {
+  state: () => ({ running: false, ticks: 0, skipped: 0 }),
+  periodMs: () => 24 * HOUR,
+  stop: () => Promise.resolve(),
+};
 
 async function withRuns(statuses: string[]) {
   const tdb = await createTestDatabase();
@@ -23,13 +27,19 @@ async function withRuns(statuses: string[]) {
   const probe = createDatabaseProbe(tdb.database, { timeoutMs: 2_000 });
   const metrics = createMetrics();
   metrics.useDatabase(tdb.database, probe);
-  const deps = { database: tdb.database, probe, scheduler, clock: { now: () => now, sleep: () => Promise.resolve() }, startedAt: now - 10 * HOUR };
+  const deps = {
+    database: tdb.database,
+    probe,
+    scheduler,
+    clock: { now: () => now, sleep: () => Promise.resolve() },
+    startedAt: now - 10 * HOUR,
+  };
   const gauge = async () => Number(/^metaaccess_last_run_incomplete (\d+)$/m.exec(await metrics.scrape())?.[1]);
   return { health: () => checkHealth(deps), gauge };
 }
 
 describe('an incomplete run is visible until a complete one follows', () => {
-  it('/healthz is unhealthy with the run\'s reason, and the gauge is 1', async () => {
+  it("/healthz is unhealthy with the run's reason, and the gauge is 1", async () => {
     const { health, gauge } = await withRuns(['succeeded', 'incomplete']);
     const h = await health();
     expect(h.ok).toBe(false);

@@ -14,12 +14,36 @@ import { startDbProxy } from './helpers/healthDbProxy.ts';
 import { createTestDatabase } from './helpers/testDatabase.ts';
 
 const cleanUp = cleanUpAfterEach();
-const scheduler: Scheduler = { state: () => ({ running: false, ticks: 0, skipped: 0 }), periodMs: () => 24 * 3_600_000, stop: () => Promise.resolve() };
+const scheduler: Scheduler = {
+  state: () => ({ running: false, ticks: 0, skipped: 0 }),
+  periodMs: () => 24 * 3_600_000,
+  stop: () => Promise.resolve(),
+};
 
 const summary: RunSummary = {
-  runId: 1, trigger: 'test', status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), notes: null, errorCode: null, error: null,
-  abandonedRuns: [], resumed: null, rateLimitWaitMs: 1500,
-  counters: { pages: 3, requests: 7, retries: 2, rateLimited: 1, rateLimitWaitMs: 1500, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0 },
+  runId: 1,
+  trigger: 'test',
+  status: 'succeeded',
+  startedAt: new Date(),
+  finishedAt: new Date(),
+  notes: null,
+  errorCode: null,
+  error: null,
+  abandonedRuns: [],
+  resumed: null,
+  rateLimitWaitMs: 1500,
+  counters: {
+    pages: 3,
+    requests: 7,
+    retries: 2,
+    rateLimited: 1,
+    rateLimitWaitMs: 1500,
+    devicesSeen: 0,
+    devicesAdded: 0,
+    devicesChanged: 0,
+    devicesRemoved: 0,
+    recordsRejected: 0,
+  },
 };
 
 /** The worker's endpoints on a free port, reaching a fresh database through a relay the test controls. */
@@ -56,7 +80,7 @@ const value = (text: string, series: string) => {
 const reasonsOf = (body: string) => (JSON.parse(body) as { reasons: string[] }).reasons;
 
 describe('/metrics is always Prometheus text', () => {
-  it('with the database up: database_up 1, the database gauges, this process\'s counters and Node\'s process metrics', async () => {
+  it("with the database up: database_up 1, the database gauges, this process's counters and Node's process metrics", async () => {
     const { metrics, get, ready } = await setUp();
     await ready();
     metrics.recordRun(summary);
@@ -130,10 +154,12 @@ describe('/healthz names what failed', () => {
     await proxy.set('refuse');
     const res = await get('/healthz');
     expect(res.status).toBe(503);
-    expect(reasonsOf(res.body)).toEqual([`database unreachable: cannot connect to the database: connect ECONNREFUSED 127.0.0.1:${proxy.port}`]);
+    expect(reasonsOf(res.body)).toEqual([
+      `database unreachable: cannot connect to the database: connect ECONNREFUSED 127.0.0.1:${proxy.port}`,
+    ]);
   });
 
-  it('a database that turns connections away: PostgreSQL\'s words and SQLSTATE', async () => {
+  it("a database that turns connections away: PostgreSQL's words and SQLSTATE", async () => {
     const { tdb, get, ready } = await setUp();
     await ready();
     const adminUrl = inject('adminUrl');
@@ -142,7 +168,9 @@ describe('/healthz names what failed', () => {
     await admin(adminUrl, (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`, [tdb.name]));
     const res = await get('/healthz');
     expect(res.status).toBe(503);
-    expect(reasonsOf(res.body)).toEqual([`database unreachable: database "${tdb.name}" is not currently accepting connections (SQLSTATE 55000)`]);
+    expect(reasonsOf(res.body)).toEqual([
+      `database unreachable: database "${tdb.name}" is not currently accepting connections (SQLSTATE 55000)`,
+    ]);
     expect(res.body).not.toMatch(/Failed query|params/);
   });
 });
@@ -154,7 +182,8 @@ describe('HTTP_PORT in use', () => {
     cleanUp(() => new Promise((resolve) => taken.close(resolve)));
     const port = (taken.address() as { port: number }).port;
     await expect(listenHealthServer(port, createMetrics())).rejects.toMatchObject({
-      code: 'HTTP_PORT_UNAVAILABLE', exitCode: 1,
+      code: 'HTTP_PORT_UNAVAILABLE',
+      exitCode: 1,
       message: `HTTP_PORT ${port} is already in use (EADDRINUSE); set HTTP_PORT to a free port or 0 to turn the endpoints off`,
     });
   });

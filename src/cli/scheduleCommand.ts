@@ -80,7 +80,10 @@ async function serveUntilStopped({ config, logger, ctx, database, metrics, serve
   const probe = createDatabaseProbe(database, config.databaseUrl ? { timeoutMs: PROBE_TIMEOUT_MS } : {});
   metrics.useDatabase(database, probe);
   const scheduler = startScheduler({
-    cron: config.sync.cron, timezone: config.sync.timezone, onStart: config.sync.onStart, logger,
+    cron: config.sync.cron,
+    timezone: config.sync.timezone,
+    onStart: config.sync.onStart,
+    logger,
     runOnce: async (trigger) => {
       const summary = await syncOnce(config, database, logger, ctx, trigger);
       metrics.recordRun(summary);
@@ -94,7 +97,9 @@ async function serveUntilStopped({ config, logger, ctx, database, metrics, serve
       if (ctx.signal.aborted) resolve();
       else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    logger.info(scheduler.state().running ? 'stopping: waiting for the run in flight to store the pages it holds' : 'stopping: no run in flight');
+    logger.info(
+      scheduler.state().running ? 'stopping: waiting for the run in flight to store the pages it holds' : 'stopping: no run in flight',
+    );
   } finally {
     await scheduler.stop();
     active = undefined;

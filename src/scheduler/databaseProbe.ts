@@ -29,10 +29,11 @@ export function createDatabaseProbe(database: Database, options: { timeoutMs?: n
   const select1 = singleFlight(() => queryRows(database.db, sql`select 1`));
   const bound = <T>(work: () => Promise<T>) => (timeoutMs === undefined ? work() : withTimeout(work(), timeoutMs));
   return {
-    check: () => bound(select1).then(
-      (): ProbeResult => ({ up: true }),
-      (err: unknown): ProbeResult => ({ up: false, reason: databaseReason(err) }),
-    ),
+    check: () =>
+      bound(select1).then(
+        (): ProbeResult => ({ up: true }),
+        (err: unknown): ProbeResult => ({ up: false, reason: databaseReason(err) }),
+      ),
     bound,
   };
 }

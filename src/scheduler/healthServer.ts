@@ -35,9 +35,12 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
   else {
     try {
       const db = deps.database.db;
-      const [lastSucceeded, lastComplete] = await deps.probe.bound(() => Promise.all([selectLastSucceededRun(db), selectLastCompleteRun(db)]));
+      const [lastSucceeded, lastComplete] = await deps.probe.bound(() =>
+        Promise.all([selectLastSucceededRun(db), selectLastCompleteRun(db)]),
+      );
       lastSucceededAt = lastSucceeded?.finishedAt ?? undefined;
-      if (lastComplete?.status === 'incomplete') reasons.push(`run ${lastComplete.id} was incomplete: ${lastComplete.notes ?? 'the removal guard tripped'}`);
+      if (lastComplete?.status === 'incomplete')
+        reasons.push(`run ${lastComplete.id} was incomplete: ${lastComplete.notes ?? 'the removal guard tripped'}`);
     } catch (err) {
       reasons.push(`database unreachable: ${databaseReason(err)}`);
     }
@@ -45,7 +48,11 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
   const maxAgeMs = 2 * deps.scheduler.periodMs();
   const since = lastSucceededAt?.getTime() ?? deps.startedAt;
   if (deps.clock.now() - since > maxAgeMs && !reasons.some((r) => r.startsWith('database'))) {
-    reasons.push(lastSucceededAt ? `last succeeded run finished ${lastSucceededAt.toISOString()}, more than two schedule periods ago` : 'no run has succeeded within two schedule periods of start');
+    reasons.push(
+      lastSucceededAt
+        ? `last succeeded run finished ${lastSucceededAt.toISOString()}, more than two schedule periods ago`
+        : 'no run has succeeded within two schedule periods of start',
+    );
   }
   return { ok: reasons.length === 0, reasons, lastSucceededAt: lastSucceededAt?.toISOString() ?? null };
 }
@@ -69,7 +76,8 @@ export async function listenHealthServer(port: number, metrics: WorkerMetrics): 
   const server = createServer((req, res) => {
     handle(req, metrics, deps).then(
       (r) => res.writeHead(r.status, { 'content-type': r.type }).end(r.body),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, reasons: [errorMessage(err)] })),
+      (err: unknown) =>
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, reasons: [errorMessage(err)] })),
     );
   });
   await listen(server, port);
@@ -126,8 +134,11 @@ function listen(server: Server, port: number): Promise<void> {
 
 function portError(port: number, err: NodeJS.ErrnoException): AppError {
   const fix = 'set HTTP_PORT to a free port or 0 to turn the endpoints off';
-  const what = err.code === 'EADDRINUSE' ? 'is already in use (EADDRINUSE)'
-    : err.code === 'EACCES' ? 'needs privileges this process does not have (EACCES)'
-    : `cannot be opened: ${err.message}`;
+  const what =
+    err.code === 'EADDRINUSE'
+      ? 'is already in use (EADDRINUSE)'
+      : err.code === 'EACCES'
+        ? 'needs privileges this process does not have (EACCES)'
+        : `cannot be opened: ${err.message}`;
   return new AppError('HTTP_PORT_UNAVAILABLE', `HTTP_PORT ${port} ${what}; ${fix}`, { cause: err, exitCode: 1 });
 }

@@ -43,7 +43,11 @@ export function createMetrics(): WorkerMetrics {
   const retries = counter('metaaccess_api_retries_total', 'API requests repeated after a 429, 5xx, timeout or reset.');
   const rateLimited = counter('metaaccess_api_rate_limited_total', 'HTTP 429 answers received.');
   const waited = counter('metaaccess_rate_limiter_wait_seconds_total', 'Time requests waited for a rate-limiter slot.');
-  const databaseUp = new Gauge({ name: 'metaaccess_database_up', help: 'Whether the database answered `select 1` at this scrape (1) or not (0).', registers });
+  const databaseUp = new Gauge({
+    name: 'metaaccess_database_up',
+    help: 'Whether the database answered `select 1` at this scrape (1) or not (0).',
+    registers,
+  });
   const gauges = databaseGauges();
 
   let source: { probe: DatabaseProbe; read: () => Promise<DatabaseFigures> } | undefined;
@@ -85,8 +89,10 @@ async function readFigures(db: Database['db']): Promise<DatabaseFigures> {
     selectRecentRuns(db, 1),
     selectLastSucceededRun(db),
     selectLastCompleteRun(db),
-    queryRows<{ status: number | null; n: number }>(db,
-      sql`select status, count(*)::int as n from metaaccess.devices where removed_at is null group by status`),
+    queryRows<{ status: number | null; n: number }>(
+      db,
+      sql`select status, count(*)::int as n from metaaccess.devices where removed_at is null group by status`,
+    ),
   ]);
   return { runsByStatus, lastRun, lastSucceeded, lastComplete, devices };
 }
@@ -94,15 +100,34 @@ async function readFigures(db: Database['db']): Promise<DatabaseFigures> {
 /** The gauges read from the database; registered only once they hold a value read from it. */
 function databaseGauges() {
   const registers: Registry[] = [];
-  const syncRuns = new Gauge({ name: 'metaaccess_sync_runs', help: 'Runs recorded in sync_runs, by status.', labelNames: ['status'], registers });
-  const lastRun = new Gauge({ name: 'metaaccess_last_run', help: 'Figures of the most recent run, by field.', labelNames: ['field'], registers });
-  const lastSuccess = new Gauge({ name: 'metaaccess_last_success_timestamp_seconds', help: 'When the last succeeded run finished (0: never).', registers });
+  const syncRuns = new Gauge({
+    name: 'metaaccess_sync_runs',
+    help: 'Runs recorded in sync_runs, by status.',
+    labelNames: ['status'],
+    registers,
+  });
+  const lastRun = new Gauge({
+    name: 'metaaccess_last_run',
+    help: 'Figures of the most recent run, by field.',
+    labelNames: ['field'],
+    registers,
+  });
+  const lastSuccess = new Gauge({
+    name: 'metaaccess_last_success_timestamp_seconds',
+    help: 'When the last succeeded run finished (0: never).',
+    registers,
+  });
   const lastIncomplete = new Gauge({
     name: 'metaaccess_last_run_incomplete',
     help: '1 while the latest run that read the whole list ended incomplete (the removal guard tripped: the list looked truncated), else 0.',
     registers,
   });
-  const devices = new Gauge({ name: 'metaaccess_devices', help: 'Present devices by compliance status (0 compliant, 1 not compliant, 3 still reporting).', labelNames: ['status'], registers });
+  const devices = new Gauge({
+    name: 'metaaccess_devices',
+    help: 'Present devices by compliance status (0 compliant, 1 not compliant, 3 still reporting).',
+    labelNames: ['status'],
+    registers,
+  });
 
   const show = (f: DatabaseFigures) => {
     for (const status of STATUSES) syncRuns.set({ status }, f.runsByStatus[status] ?? 0);
@@ -110,10 +135,17 @@ function databaseGauges() {
     if (last) {
       lastRun.set({ field: 'duration_seconds' }, last.finishedAt ? (last.finishedAt.getTime() - last.startedAt.getTime()) / 1000 : 0);
       for (const [field, value] of Object.entries({
-        devices_seen: last.devicesSeen, devices_added: last.devicesAdded, devices_changed: last.devicesChanged,
-        devices_removed: last.devicesRemoved, records_rejected: last.recordsRejected, requests: last.requests,
-        retries: last.retries, rate_limited: last.rateLimited, pages: last.pages,
-      })) lastRun.set({ field }, value);
+        devices_seen: last.devicesSeen,
+        devices_added: last.devicesAdded,
+        devices_changed: last.devicesChanged,
+        devices_removed: last.devicesRemoved,
+        records_rejected: last.recordsRejected,
+        requests: last.requests,
+        retries: last.retries,
+        rate_limited: last.rateLimited,
+        pages: last.pages,
+      }))
+        lastRun.set({ field }, value);
     }
     lastSuccess.set(f.lastSucceeded?.finishedAt ? f.lastSucceeded.finishedAt.getTime() / 1000 : 0);
     lastIncomplete.set(f.lastComplete?.status === 'incomplete' ? 1 : 0);

@@ -5,8 +5,29 @@ import { createSilentLogger } from '../lib/logger.ts';
 import { startScheduler } from './scheduler.ts';
 
 const summary = (runId: number): RunSummary => ({
-  runId, trigger: 'test', status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), notes: null, errorCode: null, error: null, abandonedRuns: [], resumed: null, rateLimitWaitMs: 0,
-  counters: { pages: 0, requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0, devicesSeen: 0, devicesAdded: 0, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0 },
+  runId,
+  trigger: 'test',
+  status: 'succeeded',
+  startedAt: new Date(),
+  finishedAt: new Date(),
+  notes: null,
+  errorCode: null,
+  error: null,
+  abandonedRuns: [],
+  resumed: null,
+  rateLimitWaitMs: 0,
+  counters: {
+    pages: 0,
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+    rateLimitWaitMs: 0,
+    devicesSeen: 0,
+    devicesAdded: 0,
+    devicesChanged: 0,
+    devicesRemoved: 0,
+    recordsRejected: 0,
+  },
 });
 
 describe('scheduler', () => {
@@ -15,7 +36,10 @@ describe('scheduler', () => {
     let maxActive = 0;
     let runs = 0;
     const scheduler = startScheduler({
-      cron: '* * * * * *', timezone: 'UTC', onStart: true, logger: createSilentLogger(),
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      onStart: true,
+      logger: createSilentLogger(),
       runOnce: async () => {
         active += 1;
         maxActive = Math.max(maxActive, active);
@@ -39,7 +63,10 @@ describe('scheduler', () => {
       () => Promise.resolve(summary(7)),
     ];
     const scheduler = startScheduler({
-      cron: '* * * * * *', timezone: 'UTC', onStart: true, logger: createSilentLogger(),
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      onStart: true,
+      logger: createSilentLogger(),
       runOnce: () => (outcomes.shift() ?? (() => Promise.resolve(summary(8))))(),
     });
     await new Promise((r) => setTimeout(r, 2600));

@@ -44,22 +44,26 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       return;
     }
     state.running = true;
-    inflight = options.runOnce(trigger).then(
-      (summary) => {
-        state.lastRun = { runId: summary.runId, status: summary.status, finishedAt: summary.finishedAt };
-      },
-      (err: unknown) => {
-        if (err instanceof LockHeldError) logger.info('another process holds the run lock; waiting for the next tick');
-        else logger.error('scheduled run could not start', { error: errorMessage(err) });
-      },
-    ).finally(() => {
-      state.running = false;
-      inflight = undefined;
-    });
+    inflight = options
+      .runOnce(trigger)
+      .then(
+        (summary) => {
+          state.lastRun = { runId: summary.runId, status: summary.status, finishedAt: summary.finishedAt };
+        },
+        (err: unknown) => {
+          if (err instanceof LockHeldError) logger.info('another process holds the run lock; waiting for the next tick');
+          else logger.error('scheduled run could not start', { error: errorMessage(err) });
+        },
+      )
+      .finally(() => {
+        state.running = false;
+        inflight = undefined;
+      });
   };
 
   const task = cron.createTask(options.cron, () => tick('schedule'), {
-    name: 'metaaccess-sync', timezone: options.timezone,
+    name: 'metaaccess-sync',
+    timezone: options.timezone,
     logger: {
       info: (m) => logger.debug(`node-cron: ${m}`),
       warn: (m) => logger.warn(`node-cron: ${m}`),
@@ -68,7 +72,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     },
   });
   // node-cron's start() is async: a rejection must be logged, not left unhandled (which ends Node).
-  Promise.resolve(task.start()).catch((err: unknown) => logger.error('scheduler could not start its cron task', { error: errorMessage(err) }));
+  Promise.resolve(task.start()).catch((err: unknown) =>
+    logger.error('scheduler could not start its cron task', { error: errorMessage(err) }),
+  );
   logger.info('scheduler started', { cron: options.cron, timezone: options.timezone, nextRun: task.getNextRun()?.toISOString() });
   if (options.onStart) tick('schedule');
 

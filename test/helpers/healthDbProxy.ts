@@ -31,9 +31,10 @@ export async function startDbProxy(targetUrl: string): Promise<DbProxy> {
     upstream.on('close', () => client.destroy());
   };
   let server = createServer(onConnection);
-  const listen = (port: number) => new Promise<void>((resolve, reject) => {
-    server.once('error', reject).listen(port, '127.0.0.1', () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject).listen(port, '127.0.0.1', () => resolve());
+    });
   await listen(0);
   const port = (server.address() as { port: number }).port;
   const dropAll = () => {
@@ -44,7 +45,8 @@ export async function startDbProxy(targetUrl: string): Promise<DbProxy> {
   url.hostname = '127.0.0.1';
   url.port = String(port);
   return {
-    url: url.toString(), port,
+    url: url.toString(),
+    port,
     async set(next) {
       dropAll();
       if (next === 'refuse') await stop(server);
