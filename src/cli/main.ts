@@ -24,7 +24,7 @@ export async function main(argv: string[], options: MainOptions): Promise<number
     return 0;
   }
   const controller = new AbortController();
-  const stop = stopOnSignals(controller, options.stderr);
+  const stop = stopOnSignals(controller, options.stderr, command.stopNotice?.bind(command));
   try {
     return await command.run(args, { ...options, signal: controller.signal });
   } catch (err) {
@@ -37,15 +37,23 @@ export async function main(argv: string[], options: MainOptions): Promise<number
   }
 }
 
-/** First SIGINT/SIGTERM asks the run to stop once the pages it holds are stored; a second one exits at once. */
-function stopOnSignals(controller: AbortController, stderr: NodeJS.WritableStream): () => void {
+/**
+ * First SIGINT/SIGTERM asks the command to stop (a sync: once the pages it holds are stored); a second one
+ * exits at once. The command's own notice, when it has one, says what stopping means for it.
+ */
+function stopOnSignals(
+  controller: AbortController,
+  stderr: NodeJS.WritableStream,
+  notice?: (signal: NodeJS.Signals) => string | undefined,
+): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       stderr.write(`metaaccess-sync: second ${signal}, exiting now\n`);
       // 128 + the signal's number, as a shell reports a process the signal ended.
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
-    stderr.write(`metaaccess-sync: ${signal} received, stopping once the pages received are stored (again to exit now)\n`);
+    const text = notice?.(signal) ?? `${signal} received, stopping once the pages received are stored (again to exit now)`;
+    stderr.write(`metaaccess-sync: ${text}\n`);
     controller.abort(Object.assign(new Error(`received ${signal}`), { signal }));
   };
   process.on('SIGINT', onSignal);
