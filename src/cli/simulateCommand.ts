@@ -3,7 +3,7 @@ import type { Command } from './command.ts';
 import { loadCommandConfig } from './context.ts';
 import { intFlag, parseFlags } from './flags.ts';
 
-export const SIMULATOR_TOKEN = 'simulator-token';
+const SIMULATOR_TOKEN = 'simulator-token';
 
 // The intersection keeps this compiling whether or not Command declares stopNotice yet.
 export const simulateCommand: Command & { stopNotice(signal: NodeJS.Signals): string } = {

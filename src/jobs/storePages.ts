@@ -12,7 +12,7 @@ export interface PageOutcome {
 }
 
 /** Normalizes one page; pure, so a bad record becomes a rejection instead of an exception. */
-export function normalizePage(rawDevices: unknown[]): { stored: NormalizedDevice[]; rejections: Rejection[] } {
+function normalizePage(rawDevices: unknown[]): { stored: NormalizedDevice[]; rejections: Rejection[] } {
   const stored: NormalizedDevice[] = [];
   const rejections: Rejection[] = [];
   for (const raw of rawDevices) {

@@ -11,7 +11,7 @@ import { readHwid } from './hwid.ts';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow, NormalizeResult } from './rows.ts';
 
 /** `network_adapters.position` is a smallint; no real device comes near this many adapters. */
-export const MAX_ADAPTERS = 32_768;
+const MAX_ADAPTERS = 32_768;
 
 /** A device row before its hash, which also covers the OS and adapter rows. */
 export type DeviceFields = Omit<DeviceRow, 'contentHash'>;
@@ -58,7 +58,7 @@ function toCount(value: unknown): number | null {
   return toInt(value, { min: 0 });
 }
 
-export function toDeviceRow(record: Record<string, unknown>, hwid: string): DeviceFields {
+function toDeviceRow(record: Record<string, unknown>, hwid: string): DeviceFields {
   const field = (key: string) => ownField(record, key);
   const userInfo = field('user_info');
   const user = isPlainObject(userInfo) ? userInfo : {};
@@ -86,7 +86,7 @@ export function toDeviceRow(record: Record<string, unknown>, hwid: string): Devi
 }
 
 /** No row when nothing usable was reported: "no OS info" must stay distinguishable in SQL. */
-export function toDeviceOsRow(osInfo: unknown, hwid: string): DeviceOsRow | null {
+function toDeviceOsRow(osInfo: unknown, hwid: string): DeviceOsRow | null {
   if (!isPlainObject(osInfo)) return null;
   const field = (key: string) => ownField(osInfo, key);
   const values = {
@@ -107,7 +107,7 @@ export function toDeviceOsRow(osInfo: unknown, hwid: string): DeviceOsRow | null
  * `position` is the index in the array as received, so it stays stable when an entry in between
  * is junk (skipped). A lone object is read as a one-entry list: it is still one adapter.
  */
-export function toNetworkAdapterRows(networkInfo: unknown, hwid: string): NetworkAdapterRow[] {
+function toNetworkAdapterRows(networkInfo: unknown, hwid: string): NetworkAdapterRow[] {
   const entries = Array.isArray(networkInfo) ? networkInfo : isPlainObject(networkInfo) ? [networkInfo] : [];
   const rows: NetworkAdapterRow[] = [];
   const count = Math.min(entries.length, MAX_ADAPTERS);

@@ -24,12 +24,12 @@ export function escapeHtml(value: string): string {
 }
 
 /** JSON inside <script type="application/json">: no `<` at all, so no `</script>` can end it early. */
-export function jsonForScript(value: unknown): string {
+function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 /** Library code made safe to inline: nothing that closes the element, no source map to fetch. */
-export function inlineScript(source: string): string {
+function inlineScript(source: string): string {
   return source.replace(/^\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/(script)/gi, '<\\/$1');
 }
 

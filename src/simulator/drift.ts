@@ -11,7 +11,7 @@ import { adoptionDay, agentWaves, incidents, nonCompliantTarget, osWaves, type W
 import { nextOs, trackOf } from './osUpdates.ts';
 
 /** Daily chances, per device. */
-export const DRIFT_RATES = {
+const DRIFT_RATES = {
   /** Enrolments per present device (~0.3 %). */
   enrol: 0.003,
   /** Leaving: decommissioned machines are mostly those already quiet (~0.2 % overall). */
@@ -102,7 +102,7 @@ const hwidOf = (device: RawDevice): string => String(device.hwid ?? '');
 const isMobile = (device: RawDevice): boolean => device.machine_type === 'phone' || device.machine_type === 'tablet';
 
 /** Sets the compliance fields consistently: issues only where the status says so. */
-export function setCompliance(device: RawDevice, status: 0 | 1 | 3, critical: boolean, rng: Rng): void {
+function setCompliance(device: RawDevice, status: 0 | 1 | 3, critical: boolean, rng: Rng): void {
   const totalCritical = status === 1 && critical ? int(rng, 1, 4) : 0;
   const totalIssue = status === 1 ? totalCritical + int(rng, 1, 12) : status === 3 ? int(rng, 0, 3) : rng() < 0.7 ? 0 : int(rng, 1, 2);
   Object.assign(device, { status, critical_status: totalCritical > 0 ? 1 : 0, total_critical_issue: totalCritical, total_issue: totalIssue });
@@ -283,7 +283,7 @@ function updateOs(seed: number, day: number, devices: RawDevice[]): number {
 }
 
 /** Wave i installs one release on every agent it reaches, whatever version it had. */
-export function agentRelease(wave: Pick<Wave, 'index'>, mobile: boolean): string {
+function agentRelease(wave: Pick<Wave, 'index'>, mobile: boolean): string {
   return mobile ? `7.${3 + wave.index}.${100 + ((37 * wave.index) % 300)}.0` : `4.3.${3611 + 83 * (wave.index + 1)}.0`;
 }
 

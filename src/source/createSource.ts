@@ -64,6 +64,6 @@ export function createSource(config: SourceConfig, deps: SourceDeps): Source {
  * hold back requests whose slots have come. Queued requests cost nothing; those not yet sent when
  * the list ends are cancelled.
  */
-export function prefetchDepth(rateLimit: number): number {
+function prefetchDepth(rateLimit: number): number {
   return Math.min(2 * rateLimit, 64);
 }

@@ -126,7 +126,7 @@ export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
 }
 
 /** `devices_used` as a count, or undefined for anything else (a number in a string is accepted). */
-export function devicesUsedOf(body: string): number | undefined {
+function devicesUsedOf(body: string): number | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -140,7 +140,7 @@ export function devicesUsedOf(body: string): number | undefined {
 }
 
 /** A 200 whose body is not a JSON array is an error, never an empty page. */
-export function parseDeviceArray(body: string, page: number): unknown[] {
+function parseDeviceArray(body: string, page: number): unknown[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
