@@ -14,7 +14,7 @@ import { syncOnce } from './syncCommand.ts';
 // The worker of this process, while it runs: what the first signal's notice depends on.
 let active: Scheduler | undefined;
 
-export const scheduleCommand: Command & { stopNotice(signal: NodeJS.Signals): string } = {
+export const scheduleCommand: Command = {
   name: 'schedule',
   summary: 'long-running worker: sync on SYNC_CRON, serve /healthz and /metrics',
   help: `Usage: metaaccess-sync schedule

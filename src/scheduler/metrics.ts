@@ -45,7 +45,7 @@ export function createMetrics(): WorkerMetrics {
   const waited = counter('metaaccess_rate_limiter_wait_seconds_total', 'Time requests waited for a rate-limiter slot.');
   const databaseUp = new Gauge({
     name: 'metaaccess_database_up',
-    help: 'Whether the database answered `select 1` at this scrape (1) or not (0).',
+    help: 'Whether the database answered `select 1` at this scrape (1) or not (0); while 0, the gauges read from it keep their last values.',
     registers,
   });
   const gauges = databaseGauges();
