@@ -1,31 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { MIGRATIONS_FOLDER, runMigrations } from '../src/db/migrate.ts';
+import { describe, expect, it } from 'vitest';
+import { runMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/openDatabase.ts';
-import { admin, withDatabaseName } from './globalSetup.ts';
+import { migrateUpTo } from './helpers/olderRelease.ts';
 import { recomputeFromSnapshots, storedHistory } from './helpers/recomputeHistory.ts';
-
-const folders: string[] = [];
-afterAll(() => {
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
-});
-
-function migrationsUpTo(lastTag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'metaaccess-migrations-'));
-  folders.push(dir);
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalPath = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === lastTag) + 1);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
+import { createEmptyDatabase } from './helpers/testDatabase.ts';
 
 /**
  * Six nightly runs as release 0006 stored them, for a New York team: snapshots on the UTC day the
@@ -74,15 +55,12 @@ async function upgraded(
   prepare: string, check: (client: pg.Client, database: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
   before: (client: pg.Client) => Promise<void> = async () => undefined,
 ) {
-  const adminUrl = inject('adminUrl');
-  const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
-  await admin(adminUrl, (c) => c.query(`create database ${name}`));
-  const url = withDatabaseName(adminUrl, name);
-  const client = new pg.Client({ connectionString: url });
+  const empty = await createEmptyDatabase();
+  const client = new pg.Client({ connectionString: empty.url });
   await client.connect();
-  const database = await openDatabase({ url, pgliteDir: '' });
+  const database = await openDatabase({ url: empty.url, pgliteDir: '' });
   try {
-    await migrate(drizzle(client), { migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations', migrationsFolder: migrationsUpTo('0006_resume') });
+    await migrateUpTo('0006_resume', (config) => migrate(drizzle(client), config));
     await client.query(HISTORY + prepare);
     await before(client);
     await runMigrations(database, { timezone: 'America/New_York' });
@@ -90,7 +68,7 @@ async function upgraded(
   } finally {
     await database.close();
     await client.end();
-    await admin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`));
+    await empty.drop();
   }
 }
 

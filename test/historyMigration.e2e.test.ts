@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER } from '../src/db/migrate.ts';
 import type { Database, Db } from '../src/db/openDatabase.ts';
 import { ensureSnapshotPartitions } from '../src/db/partitions.ts';
@@ -13,27 +9,10 @@ import { insertRunSnapshots } from '../src/db/snapshotsStore.ts';
 import { pruneSnapshots } from '../src/jobs/pruneSnapshots.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { createSilentLogger } from '../src/lib/logger.ts';
-import { admin, withDatabaseName } from './globalSetup.ts';
+import { migrateUpTo } from './helpers/olderRelease.ts';
+import { createEmptyDatabase } from './helpers/testDatabase.ts';
 
 const MIGRATIONS = { migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations' };
-
-/** A copy of migrations/ whose journal stops at `lastTag`: the database as an older release left it. */
-function migrationsUpTo(lastTag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'metaaccess-migrations-'));
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalPath = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  const last = journal.entries.findIndex((e) => e.tag === lastTag);
-  expect(last).toBeGreaterThanOrEqual(0);
-  journal.entries = journal.entries.slice(0, last + 1);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
-
-const folders: string[] = [];
-afterAll(() => {
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
-});
 
 /**
  * History written by the old schema (one wide row per device and run): three runs, the second
@@ -111,16 +90,11 @@ async function checkMigration(query: Query, migrateAll: () => Promise<void>, db:
 
 describe('migration to partitioned history (0003, 0004)', () => {
   it('moves the snapshots of the old table into profiles and monthly partitions (PostgreSQL)', async () => {
-    const adminUrl = inject('adminUrl');
-    const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
-    await admin(adminUrl, (c) => c.query(`create database ${name}`));
-    const url = withDatabaseName(adminUrl, name);
-    const client = new pg.Client({ connectionString: url });
+    const empty = await createEmptyDatabase();
+    const client = new pg.Client({ connectionString: empty.url });
     await client.connect();
     try {
-      const old = migrationsUpTo('0002_run_request_times');
-      folders.push(old);
-      await migrate(drizzle(client), { ...MIGRATIONS, migrationsFolder: old });
+      await migrateUpTo('0002_run_request_times', (config) => migrate(drizzle(client), config));
       const query: Query = async (text) => {
         const result = await client.query(text);
         return (Array.isArray(result) ? result.at(-1)! : result).rows;
@@ -128,7 +102,7 @@ describe('migration to partitioned history (0003, 0004)', () => {
       await checkMigration(query, () => migrate(drizzle(client), { ...MIGRATIONS, migrationsFolder: MIGRATIONS_FOLDER }), () => drizzle(client) as unknown as Db);
     } finally {
       await client.end();
-      await admin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`));
+      await empty.drop();
     }
   });
 
@@ -138,9 +112,7 @@ describe('migration to partitioned history (0003, 0004)', () => {
     const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
     const pglite = await PGlite.create();
     try {
-      const old = migrationsUpTo('0002_run_request_times');
-      folders.push(old);
-      await migratePglite(drizzlePglite(pglite), { ...MIGRATIONS, migrationsFolder: old });
+      await migrateUpTo('0002_run_request_times', (config) => migratePglite(drizzlePglite(pglite), config));
       const query: Query = async (text) => {
         const results = await pglite.exec(text);
         return results.at(-1)!.rows as Record<string, unknown>[];

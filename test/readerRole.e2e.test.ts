@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { MIGRATIONS_FOLDER, runMigrations } from '../src/db/migrate.ts';
+import { runMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/openDatabase.ts';
-import { admin, withDatabaseName } from './globalSetup.ts';
+import { admin } from './globalSetup.ts';
 import { parseMarkdown, SCHEMA_DOC, section, tableNames } from './helpers/markdownSql.ts';
+import { migrateUpTo } from './helpers/olderRelease.ts';
+import { createEmptyDatabase } from './helpers/testDatabase.ts';
 
 /**
  * The role a BI tool is given (docs/bi-access.md), on a database an older release wrote history
@@ -18,25 +17,10 @@ import { parseMarkdown, SCHEMA_DOC, section, tableNames } from './helpers/markdo
  */
 
 const READER = 'metaaccess_reader';
-const MIGRATIONS = { migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations' };
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
 });
-
-/** A copy of migrations/ whose journal stops at `lastTag`: what an older release shipped. */
-function migrationsUpTo(lastTag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'metaaccess-migrations-'));
-  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalPath = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  const last = journal.entries.findIndex((e) => e.tag === lastTag);
-  if (last < 0) throw new Error(`no migration ${lastTag}`);
-  journal.entries = journal.entries.slice(0, last + 1);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
 
 /**
  * History as release 0002 wrote it (one wide snapshot row per device and run): three succeeded
@@ -104,23 +88,22 @@ describe('the reader role, on a database upgraded from an older release', () => 
   it('reads every reporting relation and nothing else, after a new month and a recreated view too', async () => {
     const adminUrl = inject('adminUrl');
     const tag = randomBytes(4).toString('hex');
-    const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
     const oldLogin = `metaaccess_t_bi_old_${tag}`;
     const newLogin = `metaaccess_t_bi_${tag}`;
-    await admin(adminUrl, (c) => c.query(`create database ${name}`));
+    const empty = await createEmptyDatabase();
     // Roles are shared by the whole server: only these two are made here, and dropped after the database.
     cleanups.push(() => admin(adminUrl, (c) => c.query(`drop role if exists ${oldLogin}`).then(() => c.query(`drop role if exists ${newLogin}`))));
-    cleanups.push(() => admin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)));
-    const url = withDatabaseName(adminUrl, name);
+    cleanups.push(() => empty.drop());
+    const url = empty.url;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     cleanups.push(() => client.end());
     await client.query("set time zone 'UTC'");
 
     // An older release: history written by 0002, then upgraded to 0006 (the release before the reader role).
-    await migrate(drizzle(client), { ...MIGRATIONS, migrationsFolder: migrationsUpTo('0002_run_request_times') });
+    await migrateUpTo('0002_run_request_times', (config) => migrate(drizzle(client), config));
     await client.query(OLD_HISTORY);
-    await migrate(drizzle(client), { ...MIGRATIONS, migrationsFolder: migrationsUpTo('0006_resume') });
+    await migrateUpTo('0006_resume', (config) => migrate(drizzle(client), config));
     // What the old deployment notes told an administrator to do for Metabase.
     await client.query(`create role ${oldLogin} login`);
     await client.query(`grant usage on schema metaaccess to ${oldLogin}; grant select on all tables in schema metaaccess to ${oldLogin}`);

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { admin, withDatabaseName } from './globalSetup.ts';
+import { admin } from './globalSetup.ts';
 import { runCli } from './helpers/cli.ts';
 import { queryOnce } from './helpers/faultMatrix.ts';
 import { cleanUpAfterEach, harnessPerTest } from './helpers/harness.ts';
 import { buildKnownHistory, countsAtRun, HOSTILE, hwidOf, RUN_TIMES, runTime, utcDay } from './helpers/reportHistory.ts';
+import { createEmptyDatabase } from './helpers/testDatabase.ts';
 
 const t = harnessPerTest();
 const cleanUp = cleanUpAfterEach();
@@ -22,11 +23,9 @@ async function knownHistory() {
 
 /** An empty database of its own (not the migrated template), dropped after the test. */
 async function emptyDatabase(): Promise<string> {
-  const adminUrl = inject('adminUrl');
-  const name = `metaaccess_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
-  await admin(adminUrl, (c) => c.query(`create database ${name}`));
-  cleanUp(() => admin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)));
-  return withDatabaseName(adminUrl, name);
+  const empty = await createEmptyDatabase();
+  cleanUp(() => empty.drop());
+  return empty.url;
 }
 
 describe('report', () => {
