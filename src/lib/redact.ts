@@ -45,7 +45,3 @@ export function redactValue(value: unknown, seen = new WeakSet<object>()): unkno
   }
   return value;
 }
-
-export function truncate(text: string, max = 300): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
-}
