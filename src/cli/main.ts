@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { AppError } from '../lib/errors.ts';
 import { redactText } from '../lib/redact.ts';
 import type { Command } from './command.ts';
@@ -14,6 +15,10 @@ export async function main(argv: string[], options: MainOptions): Promise<number
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     options.stdout.write(usage(options.commands));
     return name ? 0 : 2;
+  }
+  if (VERSION_WORDS.includes(name)) {
+    options.stdout.write(`metaaccess-sync ${packageVersion()}\n`);
+    return 0;
   }
   if (!command) {
     options.stderr.write(`metaaccess-sync: unknown command "${name}"\n\n${usage(options.commands)}`);
@@ -64,6 +69,17 @@ function stopOnSignals(
   };
 }
 
+const VERSION_WORDS = ['--version', '-v', '-V', 'version'];
+
+/**
+ * The version in package.json, two folders up from this module: src/cli/ under tsx and vitest,
+ * dist/cli/ when built, and /app/dist/cli/ in the image (the Dockerfile copies package.json to /app).
+ */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 function usage(commands: Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return `Usage: metaaccess-sync <command> [options]
@@ -73,7 +89,10 @@ Syncs every OPSWAT MetaAccess device into PostgreSQL within the API rate limit.
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Run \`metaaccess-sync <command> --help\` for a command's options. Configuration comes from
-environment variables (and a .env file); see README.md.
+Run \`metaaccess-sync <command> --help\` for a command's options.
+  --version, -v, -V, version   print the version and exit
+
+Configuration comes from environment variables (and a .env file); see README.md.
+\`metaaccess-sync check\` shows what it is set to, and tries the database and the API.
 `;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../lib/errors.ts';
-import { CONFIG_VARIABLES, loadConfig, readEnvironment } from './config.ts';
+import { CONFIG_VARIABLES, ConfigProblems, loadConfig, readEnvironment } from './config.ts';
 
 function refusal(env: Record<string, string>, requireCredentials = false): ConfigError {
   try {
@@ -37,6 +37,13 @@ describe('configuration', () => {
     ['SYNC_CRON', 'every night', /not a valid cron/],
     ['SYNC_TIMEZONE', 'Mars/Olympus', /IANA/],
     ['SYNC_ON_START', 'maybe', /true or false/],
+    ['SYNC_ON_START', 'yes', /"yes" is not true or false \(1 and 0 are accepted too\)/],
+    ['METAACCESS_ALLOW_INSECURE', 'on', /not true or false/],
+    ['SYNC_CRON', '61 * * * *', /minute 61 is outside 0-59/],
+    ['SYNC_CRON', '0 25 * * *', /hour 25 is outside 0-23/],
+    ['SYNC_CRON', '0 0 * 13 *', /month 13 is outside 1-12/],
+    ['SYNC_CRON', '75 0 2 * * *', /second 75 is outside 0-59/],
+    ['SYNC_CRON', '0 2 * *', /has 4 fields, a cron expression has 5 or 6/],
     ['REMOVAL_GUARD_PERCENT', '101', /outside/],
     ['REMOVAL_CONFIRM', 'never', /lookup, recheck or next-run/],
     ['METAACCESS_MAX_RESPONSE_BYTES', '1023', /outside 1024\.\.1073741824/],
@@ -56,6 +63,33 @@ describe('configuration', () => {
     expect(err.message).toMatch(new RegExp(`^${name}: `));
     expect(err.message).toMatch(message);
     expect(err.exitCode).toBe(2);
+  });
+
+  it('accepts exactly true/false and 1/0 for every boolean, in any case', () => {
+    for (const [raw, value] of [['true', true], ['TRUE', true], ['1', true], ['false', false], ['False', false], ['0', false]] as const) {
+      expect(loadConfig({ SYNC_ON_START: raw }).sync.onStart).toBe(value);
+      expect(loadConfig({ METAACCESS_ALLOW_INSECURE: raw }).api.allowInsecure).toBe(value);
+    }
+  });
+
+  it('lists every bad variable at once, each on its own line naming it', () => {
+    const err = refusal({
+      METAACCESS_PAGE_SIZE: '51', SYNC_CRON: '61 * * * *', SYNC_ON_START: 'yes', LOG_LEVEL: 'loud', METAACCESS_CLIENT_ID: 'id',
+    }, true);
+    expect(err).toBeInstanceOf(ConfigProblems);
+    expect(err.exitCode).toBe(2);
+    const lines = err.message.split('\n');
+    expect(lines[0]).toBe('5 problems:');
+    for (const name of ['METAACCESS_PAGE_SIZE', 'SYNC_CRON', 'SYNC_ON_START', 'LOG_LEVEL', 'METAACCESS_CLIENT_SECRET']) {
+      expect(lines.filter((line) => line.startsWith(`  ${name}: `))).toHaveLength(1);
+    }
+    expect((err as ConfigProblems).problems.map((p) => p.variable)).toContain('SYNC_CRON');
+  });
+
+  it('keeps the one-line wording when there is one problem', () => {
+    const err = refusal({ METAACCESS_PAGE_SIZE: '51' });
+    expect(err).not.toBeInstanceOf(ConfigProblems);
+    expect(err.message).toBe('METAACCESS_PAGE_SIZE: 51 is outside 1..50');
   });
 
   it('accepts each removal confirmation mode and a response limit in range', () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import cron from 'node-cron';
 import { ConfigError } from '../lib/errors.ts';
 import { registerSecret } from '../lib/redact.ts';
+import { cronProblem } from './cronFields.ts';
 
 export type Env = Record<string, string | undefined>;
 export type RemovalConfirm = 'lookup' | 'recheck' | 'next-run';
@@ -57,7 +57,7 @@ export const CONFIG_VARIABLES = [
 ] as const;
 
 const SECRETS = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID', 'METAACCESS_CLIENT_SECRET'];
-const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+const LOG_LEVELS: readonly string[] = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
 
 export interface LoadOptions {
   /** Credentials are required only by commands that call the API. */
@@ -77,57 +77,100 @@ export function readEnvironment(processEnv: Env, dotenvPath = '.env'): Env {
   return { ...fileEnv, ...processEnv };
 }
 
+/**
+ * Parses and validates the environment. Every problem is collected, so one run of a command shows
+ * all of them: one ConfigError as it is, several as a ConfigProblems listing each on its own line.
+ */
 export function loadConfig(env: Env, options: LoadOptions = {}): Config {
-  const get = (name: string) => readValue(env, name);
-  const credentials = readCredentials(get);
-  if (options.requireCredentials && credentials.kind === 'none') {
-    throw new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET (or their *_FILE variants)');
-  }
-  const databaseUrl = get('DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
-  }
-  const cronExpr = get('SYNC_CRON') ?? '0 2 * * *';
-  if (!cron.validate(cronExpr)) throw new ConfigError('SYNC_CRON', `"${cronExpr}" is not a valid cron expression (5 or 6 fields)`);
-  const timezone = get('SYNC_TIMEZONE') ?? 'UTC';
-  if (!isTimeZone(timezone)) throw new ConfigError('SYNC_TIMEZONE', `"${timezone}" is not an IANA time zone`);
-  const logLevel = get('LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  const logFormat = get('LOG_FORMAT') ?? (options.isTty ? 'pretty' : 'json');
-  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `"${logFormat}" must be json or pretty`);
-  const removalConfirm = get('REMOVAL_CONFIRM') ?? 'lookup';
-  if (!isRemovalConfirm(removalConfirm)) throw new ConfigError('REMOVAL_CONFIRM', `"${removalConfirm}" must be lookup, recheck or next-run`);
-  const allowInsecure = readBool(get, 'METAACCESS_ALLOW_INSECURE', false);
-  const url = readUrl(get('METAACCESS_URL') ?? 'https://gears.opswat.com', allowInsecure);
+  const problems: ConfigError[] = [];
+  /** `read()`, or `fallback` with the problem noted: the other variables are still checked. */
+  const check = <T>(read: () => T, fallback: T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err);
+      return fallback;
+    }
+  };
+  const get = (name: string) => check(() => readValue(env, name), undefined);
+  const int = (name: string, fallback: number, min: number, max: number) => check(() => readInt(get, name, fallback, min, max), fallback);
+  const bool = (name: string, fallback: boolean) => check(() => readBool(get, name, fallback), fallback);
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[], says: string): T => check(() => {
+    const value = get(name) ?? fallback;
+    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `"${value}" ${says}`);
+    return value as T;
+  }, fallback);
 
-  return deepFreeze({
+  const credentials = check(() => readCredentials(get), { kind: 'none' } as Credentials);
+  if (options.requireCredentials && credentials.kind === 'none' && !problems.some((p) => p.variable.startsWith('METAACCESS_CLIENT') || p.variable.startsWith('METAACCESS_ACCESS'))) {
+    problems.push(new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET (or their *_FILE variants)'));
+  }
+  const databaseUrl = check(() => {
+    const value = get('DATABASE_URL');
+    if (value !== undefined && !/^postgres(ql)?:\/\//.test(value)) throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+    return value;
+  }, undefined);
+  const cronExpr = check(() => {
+    const value = get('SYNC_CRON') ?? '0 2 * * *';
+    const problem = cronProblem(value);
+    if (problem) throw new ConfigError('SYNC_CRON', problem);
+    return value;
+  }, '0 2 * * *');
+  const timezone = check(() => {
+    const value = get('SYNC_TIMEZONE') ?? 'UTC';
+    if (!isTimeZone(value)) throw new ConfigError('SYNC_TIMEZONE', `"${value}" is not an IANA time zone`);
+    return value;
+  }, 'UTC');
+  const logLevel = oneOf('LOG_LEVEL', 'info', LOG_LEVELS, `is not one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = oneOf<'json' | 'pretty'>('LOG_FORMAT', options.isTty ? 'pretty' : 'json', ['json', 'pretty'], 'must be json or pretty');
+  const removalConfirm = oneOf('REMOVAL_CONFIRM', 'lookup', REMOVAL_CONFIRMS, 'must be lookup, recheck or next-run');
+  const allowInsecure = bool('METAACCESS_ALLOW_INSECURE', false);
+  const url = check(() => readUrl(get('METAACCESS_URL') ?? DEFAULT_URL, allowInsecure), { origin: DEFAULT_URL, insecure: false });
+
+  const config: Config = {
     databaseUrl,
     pgliteDir: get('PGLITE_DIR') ?? './data/pglite',
     api: {
       url: url.origin,
       credentials,
-      rateLimit: readInt(get, 'METAACCESS_RATE_LIMIT', 10, 1, 10_000),
-      rateWindowMs: readInt(get, 'METAACCESS_RATE_WINDOW_MS', 60_000, 1, 86_400_000),
-      pageSize: readInt(get, 'METAACCESS_PAGE_SIZE', 50, 1, 50),
-      timeoutMs: readInt(get, 'METAACCESS_TIMEOUT_MS', 30_000, 1, 3_600_000),
-      maxRetries: readInt(get, 'METAACCESS_MAX_RETRIES', 5, 0, 100),
-      maxResponseBytes: readInt(get, 'METAACCESS_MAX_RESPONSE_BYTES', 16 * MIB, 1024, 1024 * MIB),
+      rateLimit: int('METAACCESS_RATE_LIMIT', 10, 1, 10_000),
+      rateWindowMs: int('METAACCESS_RATE_WINDOW_MS', 60_000, 1, 86_400_000),
+      pageSize: int('METAACCESS_PAGE_SIZE', 50, 1, 50),
+      timeoutMs: int('METAACCESS_TIMEOUT_MS', 30_000, 1, 3_600_000),
+      maxRetries: int('METAACCESS_MAX_RETRIES', 5, 0, 100),
+      maxResponseBytes: int('METAACCESS_MAX_RESPONSE_BYTES', 16 * MIB, 1024, 1024 * MIB),
       allowInsecure,
       insecure: url.insecure,
     },
     sync: {
       cron: cronExpr,
       timezone,
-      onStart: readBool(get, 'SYNC_ON_START', false),
-      snapshotRetentionDays: readInt(get, 'SNAPSHOT_RETENTION_DAYS', 400, 0, 100_000),
-      removalGuardPercent: readInt(get, 'REMOVAL_GUARD_PERCENT', 50, 0, 100),
+      onStart: bool('SYNC_ON_START', false),
+      snapshotRetentionDays: int('SNAPSHOT_RETENTION_DAYS', 400, 0, 100_000),
+      removalGuardPercent: int('REMOVAL_GUARD_PERCENT', 50, 0, 100),
       removalConfirm,
-      resumeWithinMs: readDuration(get, 'SYNC_RESUME_WITHIN', 6 * 3_600_000),
+      resumeWithinMs: check(() => readDuration(get, 'SYNC_RESUME_WITHIN', 6 * 3_600_000), 6 * 3_600_000),
     },
-    httpPort: readInt(get, 'HTTP_PORT', 9464, 0, 65_535),
+    httpPort: int('HTTP_PORT', 9464, 0, 65_535),
     logLevel,
     logFormat,
-  });
+  };
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) throw new ConfigProblems(problems);
+  return deepFreeze(config);
+}
+
+/** Several configuration problems in one error: the message lists each on its own line, naming its variable. */
+export class ConfigProblems extends ConfigError {
+  readonly problems: readonly ConfigError[];
+  constructor(problems: ConfigError[]) {
+    super(problems[0]!.variable, '');
+    this.problems = problems;
+    // Duplicates arise when one bad variable is read twice (a secret's *_FILE): listed once.
+    const lines = [...new Set(problems.map((p) => p.message))];
+    this.message = `${lines.length} problems:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+  }
 }
 
 /** `X` or the contents of the file named by `X_FILE` (secrets only); empty means unset. */
@@ -186,12 +229,14 @@ function readDuration(get: (n: string) => string | undefined, name: string, fall
 function readBool(get: (n: string) => string | undefined, name: string, fallback: boolean): boolean {
   const raw = get(name)?.toLowerCase();
   if (raw === undefined) return fallback;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `"${raw}" is not true or false`);
+  // Exactly what the message offers: "yes" or "on" would be a guess at what was meant.
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `"${raw}" is not true or false (1 and 0 are accepted too)`);
 }
 
 const MIB = 1024 * 1024;
+const DEFAULT_URL = 'https://gears.opswat.com';
 
 function isRemovalConfirm(value: string): value is RemovalConfirm {
   return (REMOVAL_CONFIRMS as readonly string[]).includes(value);
