@@ -15,7 +15,7 @@ import { normalizeDevice } from '../dist/normalize/normalizeDevice.js';
 import { deviceOs, devices, networkAdapters } from '../dist/db/schema.js';
 import { createSource } from '../dist/source/createSource.js';
 import { openDatabase } from '../dist/db/openDatabase.js';
-import { ADMIN_URL, dropDatabase, emitResult, freshDatabase, isQuick, log, median } from './lib/common.mjs';
+import { ADMIN_URL, dbName, dbUrl, dropDatabase, emitResult, freshDatabase, isQuick, log, median } from './lib/common.mjs';
 import { startSimulatorProcess } from './lib/simProcess.mjs';
 
 const quick = isQuick();
@@ -38,14 +38,13 @@ async function cloneDatabase(name) {
   const admin = new pg.Client(ADMIN_URL);
   await admin.connect();
   try {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.query(`create database ${name} template ${DB_TEMPLATE}`);
+    await admin.query(`drop database if exists ${dbName(name)} with (force)`);
+    await admin.query(`create database ${dbName(name)} template ${dbName(DB_TEMPLATE)}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { database: await openDatabase({ url: url.toString(), pgliteDir: '' }), url: url.toString() };
+  const url = dbUrl(name);
+  return { database: await openDatabase({ url, pgliteDir: '' }), url };
 }
 const round = (x) => Math.round(x);
 

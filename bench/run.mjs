@@ -1,5 +1,6 @@
 // The benchmark suite: `npm run bench` (full, writes BENCHMARKS.md) or `npm run bench -- --quick`
 // (a smoke run for CI: small sizes, prints the table, writes nothing, never fails on a missed target).
+// Exits 1 when a scenario crashed, 0 otherwise (missed targets are listed, not failed).
 // `--only=rate,requests,churn,resume,ingest,memory,history` picks scenarios (and writes nothing).
 // Each scenario runs in its own process and reports one JSON line (bench/lib/common.mjs emitResult).
 import { spawn } from 'node:child_process';
@@ -21,12 +22,13 @@ function runScenario(file, args = []) {
     child.on('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
       const line = out.trim().split('\n').at(-1);
-      if (code !== 0 || !line) {
-        log(`${file} failed (exit ${code}) after ${seconds.toFixed(0)} s`);
+      const result = code === 0 ? parseResult(line) : undefined;
+      if (!result) {
+        log(`${file} failed (exit ${code}${code === 0 ? ', no result line' : ''}) after ${seconds.toFixed(0)} s`);
         resolve({ file, failed: true, seconds });
         return;
       }
-      resolve({ file, seconds, ...JSON.parse(line) });
+      resolve({ file, seconds, ...result });
     });
   });
 }
@@ -63,8 +65,22 @@ if (!quick && !only && failed.length === 0) {
   writeFileSync(BENCHMARKS, `${head}<!-- results:start -->\n${table}\n<!-- results:end -->${tail}`);
   log('BENCHMARKS.md updated');
 }
-log(`bench ${quick ? '--quick ' : ''}finished in ${totalSeconds.toFixed(0)} s${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`);
+// Exit status: a scenario that crashed (or printed no result) fails the suite, and CI with it; a
+// missed target does not (figures on a shared machine are noise), it is listed on its own line.
+const missed = results.flatMap((r) => (r.rows ?? []).filter((row) => row.met === false).map((row) => `${r.scenario ?? r.file}: ${row.measure}`));
+if (missed.length) log(`missed targets (reported, not a failure): ${missed.join('; ')}`);
+log(`bench ${quick ? '--quick ' : ''}finished in ${totalSeconds.toFixed(0)} s${failed.length ? `; FAILED (crashed): ${failed.join(', ')}` : ''}`);
 process.exitCode = failed.length ? 1 : 0;
+
+/** The scenario's last stdout line as its result, or undefined when it is not the JSON emitResult writes. */
+function parseResult(line) {
+  try {
+    const result = line ? JSON.parse(line) : undefined;
+    return result !== null && typeof result === 'object' && Array.isArray(result.rows) ? result : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function mergeInto(list, extra) {
   const target = list.find((r) => r.scenario === extra.scenario);

@@ -21,26 +21,46 @@ export const isQuick = () => process.argv.includes('--quick');
 /** Progress for a person watching; stdout is reserved for the result. */
 export const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
 
+// TEST_DB_PREFIX, as for the tests, keeps apart the bench databases of checkouts sharing one
+// server: `bench_churn` becomes `<prefix>_bench_churn`. Unset, the names are the documented ones.
+const DB_PREFIX = dbPrefix(process.env.TEST_DB_PREFIX);
+
+function dbPrefix(value) {
+  if (value === undefined) return '';
+  if (!/^[a-z_][a-z0-9_]{0,30}$/.test(value)) {
+    throw new Error(`TEST_DB_PREFIX=${JSON.stringify(value)}: 1 to 31 characters of a-z, 0-9 and _, not starting with a digit`);
+  }
+  return `${value}_`;
+}
+
+/** The name on the server of the bench database `name` (bench_…). */
+export const dbName = (name) => `${DB_PREFIX}${name}`;
+
+/** The URL of the bench database `name` on the local server. */
+export function dbUrl(name) {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName(name)}`;
+  return url.toString();
+}
+
 /** Drops and creates `name` on the local server; returns its URL. */
 export async function createDatabase(name) {
   const admin = new pg.Client(ADMIN_URL);
   await admin.connect();
   try {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.query(`create database ${name}`);
+    await admin.query(`drop database if exists ${dbName(name)} with (force)`);
+    await admin.query(`create database ${dbName(name)}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return dbUrl(name);
 }
 
 export async function dropDatabase(name) {
   const admin = new pg.Client(ADMIN_URL);
   await admin.connect();
   try {
-    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.query(`drop database if exists ${dbName(name)} with (force)`);
   } finally {
     await admin.end();
   }
