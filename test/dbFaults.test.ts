@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +7,8 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tryAcquireRunLock, type HeldLock } from '../src/db/locks.ts';
-import { openDatabase } from '../src/db/openDatabase.ts';
+import { runMigrations } from '../src/db/migrate.ts';
+import { openDatabase, queryRows, type Database } from '../src/db/openDatabase.ts';
 import { LockHeldError, LockLostError, errorCode, errorMessage } from '../src/lib/errors.ts';
 import { admin } from './globalSetup.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
@@ -60,10 +61,26 @@ async function runLockHolders(): Promise<number> {
   return rows[0]!.n;
 }
 
-async function acquire(options?: { probeIntervalMs?: number }, url = tdb.url): Promise<HeldLock> {
-  const lock = await tryAcquireRunLock({ ...tdb.database, url }, options);
+async function acquire(options?: { probeIntervalMs?: number }, database = tdb.database): Promise<HeldLock> {
+  const lock = await tryAcquireRunLock(database, options);
   cleanups.push(() => lock.release());
   return lock;
+}
+
+/** The test database opened a second time, through `url` (a proxy's). */
+async function openThrough(url: string): Promise<Database> {
+  const database = await openDatabase({ url, pgliteDir: '' });
+  cleanups.push(() => database.close());
+  return database;
+}
+
+/** Forgets the newest applied migration until the test ends, so runMigrations has one to apply. */
+async function oneMigrationBehind(): Promise<void> {
+  const [row] = await queryRows<{ hash: string; created_at: string }>(tdb.database.db, sql`
+    delete from metaaccess.__drizzle_migrations where id = (select max(id) from metaaccess.__drizzle_migrations)
+    returning hash, created_at::text`);
+  cleanups.push(() => tdb.database.db.execute(sql`
+    insert into metaaccess.__drizzle_migrations (hash, created_at) values (${row!.hash}, ${row!.created_at}::bigint)`));
 }
 
 describe('the pool survives its connections being dropped (failover, DBA, restart)', () => {
@@ -118,18 +135,6 @@ describe('the pool survives its connections being dropped (failover, DBA, restar
 });
 
 describe('a database that cannot be reached fails fast', () => {
-  let silent: Server;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    // Accepts and never answers: a black-holed address or a hung server.
-    silent = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-  });
-
   it('refused: DB_UNREACHABLE at once, naming DATABASE_URL without its password', async () => {
     const started = Date.now();
     const err = await openDatabase({ url: 'postgres://sync:hunter2@127.0.0.1:1/metaaccess', pgliteDir: '' }).catch((e: unknown) => e);
@@ -140,20 +145,45 @@ describe('a database that cannot be reached fails fast', () => {
     expect(errorMessage(err)).not.toContain('hunter2');
   });
 
-  it('silent: DB_UNREACHABLE after the connect timeout, for the pool and for the lock connection', async () => {
-    const { port } = silent.address() as { port: number };
-    const url = `postgres://sync:hunter2@127.0.0.1:${port}/metaaccess`;
+  it('silent: DB_UNREACHABLE after the connect timeout, for the pool, the run lock and the migration lock', async () => {
+    const proxy = await startProxy(new URL(tdb.url));
+    cleanups.push(() => proxy.close());
+    // Trust authentication ignores the password; it is there to prove no message shows it.
+    const url = proxy.url('hunter2');
+    const database = await openThrough(url);
+    await oneMigrationBehind();
+    proxy.newConnections('silent');
     const started = Date.now();
-    const [openErr, lockErr] = await Promise.all([
+    const errors = await Promise.all([
       openDatabase({ url, pgliteDir: '' }).catch((e: unknown) => e),
-      tryAcquireRunLock({ ...tdb.database, url }).catch((e: unknown) => e),
+      tryAcquireRunLock(database).catch((e: unknown) => e),
+      runMigrations(database).catch((e: unknown) => e),
     ]);
     expect(Date.now() - started).toBeLessThan(8_000);
-    for (const err of [openErr, lockErr]) {
+    for (const err of errors) {
       expect(err).toMatchObject({ code: 'DB_UNREACHABLE' });
-      expect(errorMessage(err)).toContain(`postgres://sync@127.0.0.1:${port}/metaaccess`);
+      expect(errorMessage(err)).toContain(proxy.url());
       expect(errorMessage(err)).toMatch(/timeout .*\(no answer within 5 s\)$/);
       expect(errorMessage(err)).not.toContain('hunter2');
+    }
+  });
+
+  it('no password in DATABASE_URL, asked for one: the run lock and the migration lock fail at once, saying so', async () => {
+    const proxy = await startProxy(new URL(tdb.url));
+    cleanups.push(() => proxy.close());
+    const database = await openThrough(proxy.url());
+    await oneMigrationBehind();
+    proxy.newConnections('ask-password');
+    const started = Date.now();
+    const errors = await Promise.all([
+      tryAcquireRunLock(database).catch((e: unknown) => e),
+      runMigrations(database).catch((e: unknown) => e),
+    ]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    for (const err of errors) {
+      expect(err).toMatchObject({ code: 'DB_UNREACHABLE' });
+      expect(errorMessage(err)).toContain(`DATABASE_URL ${proxy.url()}`);
+      expect(errorMessage(err)).toContain('the server asks for a password and DATABASE_URL has none');
     }
   });
 });
@@ -201,9 +231,7 @@ describe('the run lock (session advisory lock) says when it is lost', () => {
   it('a lock connection that stops answering (black hole) aborts `lost` when the probe times out; release does not hang', async () => {
     const proxy = await startProxy(new URL(tdb.url));
     cleanups.push(() => proxy.close());
-    const proxied = new URL(tdb.url);
-    proxied.port = String(proxy.port);
-    const lock = await acquire({ probeIntervalMs: 300 }, proxied.toString());
+    const lock = await acquire({ probeIntervalMs: 300 }, await openThrough(proxy.url()));
     await sleep(700);
     expect(lock.lost.aborted).toBe(false);
     proxy.freeze();
@@ -222,7 +250,6 @@ describe('PGlite: the run lock is the data directory\'s lock file', () => {
     const database = await openDatabase({ pgliteDir: dir, fileLock: { staleMs: 2_000, updateMs: 1_000 } });
     cleanups.push(() => database.close());
     const lock = await tryAcquireRunLock(database);
-    expect(lock.lost).toBe(database.lockLost);
     expect(lock.lost.aborted).toBe(false);
     rmSync(`${dir}.lock`, { recursive: true });
     const reason = await abortReason(lock.lost, 3_000);
@@ -231,27 +258,58 @@ describe('PGlite: the run lock is the data directory\'s lock file', () => {
   });
 });
 
-/** A TCP relay to PostgreSQL that can go silent in both directions, as a partitioned network does. */
-async function startProxy(target: URL): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
+/** What the proxy does with connections opened from now on. */
+type NewConnections = 'relay' | 'silent' | 'ask-password';
+
+/**
+ * A TCP relay to PostgreSQL that can go silent in both directions, as a partitioned network does,
+ * and can meet the connections opened after some point with silence (a black hole) or with a
+ * request for a SCRAM password (a server that wants one).
+ */
+async function startProxy(target: URL): Promise<{
+  port: number; url(password?: string): string; newConnections(mode: NewConnections): void; freeze(): void; close(): Promise<void>;
+}> {
   let frozen = false;
+  let mode: NewConnections = 'relay';
   const sockets: Socket[] = [];
   const server = createServer((client) => {
+    sockets.push(client);
+    client.on('error', () => undefined);
+    if (mode === 'silent') return;
+    if (mode === 'ask-password') return void client.once('data', () => client.write(askForScramPassword()));
     const upstream = netConnect(Number(target.port || 5432), target.hostname);
-    sockets.push(client, upstream);
+    sockets.push(upstream);
     client.on('data', (d: Buffer) => void (frozen || upstream.write(d)));
     upstream.on('data', (d: Buffer) => void (frozen || client.write(d)));
-    for (const s of [client, upstream]) {
-      s.on('error', () => undefined);
-      s.on('close', () => { client.destroy(); upstream.destroy(); });
-    }
+    upstream.on('error', () => undefined);
+    for (const s of [client, upstream]) s.on('close', () => { client.destroy(); upstream.destroy(); });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
   return {
-    port: (server.address() as { port: number }).port,
+    port,
+    url: (password) => {
+      const url = new URL(target);
+      url.port = String(port);
+      if (password) url.password = password;
+      return url.toString();
+    },
+    newConnections: (next) => { mode = next; },
     freeze: () => { frozen = true; },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** AuthenticationSASL offering SCRAM-SHA-256: a password-protected server's answer to a startup message. */
+function askForScramPassword(): Buffer {
+  const mechanisms = Buffer.from('SCRAM-SHA-256\0\0');
+  const message = Buffer.alloc(9 + mechanisms.length);
+  message.write('R', 0);
+  message.writeInt32BE(8 + mechanisms.length, 1);
+  message.writeInt32BE(10, 5);
+  mechanisms.copy(message, 9);
+  return message;
 }

@@ -1,14 +1,15 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { LockHeldError, LockLostError, toDatabaseError } from '../lib/errors.ts';
-import { CONNECT_TIMEOUT_MS, connectFailure, ReportingClient, type Database } from './openDatabase.ts';
+import type { Database } from './openDatabase.ts';
+import { closeClient, connectClient, withTimeout } from './pgConnection.ts';
 
 /** Advisory lock keys: 'meta' as an int, then one number per purpose. */
 const LOCK_NAMESPACE = 0x6d657461;
-export const RUN_LOCK = 1;
-export const MIGRATE_LOCK = 2;
+const RUN_LOCK = 1;
+const MIGRATE_LOCK = 2;
 
-export const DEFAULT_PROBE_INTERVAL_MS = 5_000;
-/** The unlock and goodbye on release: a dead server must not hold up the end of a run. */
+const DEFAULT_PROBE_INTERVAL_MS = 5_000;
+/** The unlock on release: a dead server must not hold up the end of a run. */
 const RELEASE_TIMEOUT_MS = 2_000;
 
 export interface HeldLock {
@@ -27,16 +28,20 @@ export interface RunLockOptions {
 }
 
 /**
- * One run at a time per database, across processes: a session-level advisory lock held on a
- * dedicated connection for the length of the run. The lock lives exactly as long as that session,
- * so the session is watched: its 'error' and 'end', and a periodic probe of pg_locks. PGlite is
- * single-process; its lock is the data directory's lock file, whose loss `lockLost` reports.
+ * One run at a time per database, across processes. PostgreSQL: an advisory lock
+ * (tryAcquireAdvisoryRunLock); PGlite: the data directory's lock file, held since it was opened.
  */
-export async function tryAcquireRunLock(database: Database, options: RunLockOptions = {}): Promise<HeldLock> {
-  if (database.kind === 'pglite' || !database.url) {
-    return { lost: database.lockLost ?? new AbortController().signal, release: async () => undefined };
-  }
-  const client = await connect(database.url, 'metaaccess-sync lock');
+export function tryAcquireRunLock(database: Database, options: RunLockOptions = {}): Promise<HeldLock> {
+  return database.tryAcquireRunLock(options);
+}
+
+/**
+ * A session-level advisory lock held on a dedicated connection for the length of the run. The
+ * lock lives exactly as long as that session, so the session is watched: its 'error' and 'end',
+ * and a periodic probe of pg_locks.
+ */
+export async function tryAcquireAdvisoryRunLock(url: string, options: RunLockOptions = {}): Promise<HeldLock> {
+  const client = await connectClient(url, 'metaaccess-sync lock');
   try {
     await disableIdleTimeouts(client);
     const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [LOCK_NAMESPACE, RUN_LOCK]);
@@ -116,35 +121,17 @@ async function probeLock(client: pg.Client, timeoutMs: number): Promise<{ why: s
   }
 }
 
-/** Waits for the migration lock, so two processes starting at once migrate one after the other. */
+/**
+ * Waits for the migration lock, so two processes starting at once migrate one after the other.
+ * Returns its connection: what runs on it runs under the lock, which ends with the session.
+ */
 export async function acquireMigrationLock(url: string): Promise<pg.Client> {
-  const client = await connect(url, 'metaaccess-sync migrate');
-  await client.query('select pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, MIGRATE_LOCK]);
-  return client;
-}
-
-async function connect(url: string, applicationName: string): Promise<pg.Client> {
-  // keepAlive: the lock lives as long as this mostly idle connection; the OS then notices a dead peer.
-  const client = new ReportingClient({ connectionString: url, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  // Without a listener, a dropped connection's 'error' event would crash the process.
-  client.on('error', () => undefined);
+  const client = await connectClient(url, 'metaaccess-sync migrate');
   try {
-    await client.connect();
+    await client.query('select pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, MIGRATE_LOCK]);
   } catch (err) {
-    throw connectFailure(url, err);
+    await closeClient(client);
+    throw err;
   }
   return client;
-}
-
-/** end() waits for the server's goodbye, which a dead or unreachable server never sends. */
-async function closeClient(client: pg.Client): Promise<void> {
-  await withTimeout(client.end(), RELEASE_TIMEOUT_MS).catch(() => client.connection.stream.destroy());
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -2,48 +2,35 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { AppError } from '../lib/errors.ts';
-import { acquireMigrationLock } from './locks.ts';
-import { queryRows, type Database } from './openDatabase.ts';
+import { queryRows, type Database, type MigrationSet } from './openDatabase.ts';
 
 /** Resolves from both src/db and dist/db: the folder ships beside them. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
-const MIGRATIONS = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'metaaccess', migrationsTable: '__drizzle_migrations' };
-
 /** A recreated view loses its grants and a new table has none: both roles are granted again after every migrate. */
-const GRANT_ROLES_TEXT = 'select metaaccess.grant_reader(), metaaccess.grant_writer()';
-const GRANT_ROLES = sql.raw(GRANT_ROLES_TEXT);
+const GRANT_ROLES = 'select metaaccess.grant_reader(), metaaccess.grant_writer()';
+const MIGRATIONS: MigrationSet = {
+  migrationsFolder: MIGRATIONS_FOLDER,
+  migrationsSchema: 'metaaccess',
+  migrationsTable: '__drizzle_migrations',
+  afterwards: GRANT_ROLES,
+};
 
 /**
- * Applies pending migrations (`timezone`, SYNC_TIMEZONE, is the calendar 0007 moves existing days
- * to: the session setting metaaccess.timezone), then grants the reader and writer roles again (a migration that recreates a
- * view drops its grants). Safe when several processes start at once (advisory lock).
+ * Applies pending migrations, then grants the reader and writer roles again (a migration that
+ * recreates a view drops its grants). `timezone` (SYNC_TIMEZONE) is the calendar 0007 moves
+ * existing days to, read from the session setting metaaccess.timezone. Safe when several
+ * processes start at once (Database.applyMigrations).
  */
 export async function runMigrations(database: Database, options: { timezone?: string } = {}): Promise<void> {
   const timezone = options.timezone ?? 'UTC';
   try {
     // Up to date: no DDL at all, so a worker login that may not create in the database can start.
     if ((await readMigrationState(database)).pending.length === 0) {
-      await database.db.execute(GRANT_ROLES);
+      await database.db.execute(sql.raw(GRANT_ROLES));
       return;
     }
-    if (database.migrateWith) {
-      await database.migrateWith(MIGRATIONS, timezone);
-      await database.db.execute(GRANT_ROLES);
-      return;
-    }
-    if (!database.url) throw new AppError('MIGRATION_FAILED', 'no database to migrate');
-    const client = await acquireMigrationLock(database.url);
-    try {
-      await client.query("select set_config('metaaccess.timezone', $1, false)", [timezone]);
-      await migrate(drizzle(client), MIGRATIONS);
-      await client.query(GRANT_ROLES_TEXT);
-    } finally {
-      await client.query('select pg_advisory_unlock_all()').catch(() => undefined);
-      await client.end().catch(() => undefined);
-    }
+    await database.applyMigrations(MIGRATIONS, timezone);
   } catch (err) {
     if (err instanceof AppError) throw err;
     const cause = (err as { cause?: { message?: string } }).cause;
