@@ -12,8 +12,7 @@ import { exitCodeOf, syncOnce } from './syncCommand.ts';
 /** Set while `demo --days` writes its nights: a stop then keeps the nights already written. */
 let writingDays = false;
 
-// The intersection keeps this compiling whether or not Command declares stopNotice yet.
-export const demoCommand: Command & { stopNotice(signal: NodeJS.Signals): string | undefined } = {
+export const demoCommand: Command = {
   name: 'demo',
   summary: 'sync the built-in MetaAccess simulator into the database and print the summary',
   help: `Usage: metaaccess-sync demo [--devices N] [--seed N] [--rate-limit N] [--rate-window-ms MS] [--json]

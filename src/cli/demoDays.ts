@@ -62,7 +62,7 @@ export async function runDemoDays(options: DemoDaysOptions, ctx: CliContext): Pr
   const { config } = loadCommandConfig(ctx, false);
   // One line per night from the sync would bury the progress: warnings only, unless LOG_LEVEL says otherwise.
   const explicitLevel = readEnvironment(ctx.env).LOG_LEVEL !== undefined;
-  const logger = createLogger({ level: explicitLevel ? config.logLevel : 'warn', format: config.logFormat, stream: ctx.stderr });
+  const logger = createLogger({ level: explicitLevel ? config.logLevel : 'warn', format: config.logFormat, stream: ctx.stderr, env: ctx.env });
   const timezone = config.sync.timezone;
   const nights = nightlyRuns(began, options.days, timezone, NIGHTLY_HOUR);
   const first = nights[0]!;

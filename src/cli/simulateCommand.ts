@@ -5,8 +5,7 @@ import { intFlag, parseFlags } from './flags.ts';
 
 const SIMULATOR_TOKEN = 'simulator-token';
 
-// The intersection keeps this compiling whether or not Command declares stopNotice yet.
-export const simulateCommand: Command & { stopNotice(signal: NodeJS.Signals): string } = {
+export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'serve the built-in MetaAccess API simulator on 127.0.0.1 until stopped',
   help: `Usage: metaaccess-sync simulate [--port N] [--devices N] [--rate-limit N] [--rate-window-ms MS]
