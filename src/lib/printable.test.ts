@@ -9,6 +9,10 @@ describe('printableText', () => {
     expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e\u2028]/);
   });
 
+  it('keeps line feeds when asked, for a message of several lines; a CR is still shown', () => {
+    expect(printableText('first\r\nsecond\x1b[K', 100, { keepNewlines: true })).toBe('first\\r\nsecond\\x1b[K');
+  });
+
   it('leaves ordinary text, accents, CJK and emoji alone', () => {
     expect(printableText('{"msg":"Résumé 东京 🚀"}')).toBe('{"msg":"Résumé 东京 🚀"}');
   });

@@ -22,13 +22,14 @@ function escapeChar(char: string): string {
  * `text` with every control, format and separator character replaced by a visible escape
  * (ESC becomes `\x1b`, a right-to-left override `\u202e`). Longer text keeps its first
  * `maxChars` characters of output, escapes included, then "… (N chars)" with the original length;
- * an escape is never split, nor a surrogate pair.
+ * an escape is never split, nor a surrogate pair. `keepNewlines` leaves line feeds as they are,
+ * for a message of several lines.
  */
-export function printableText(text: string, maxChars = 200): string {
+export function printableText(text: string, maxChars = 200, options: { keepNewlines?: boolean } = {}): string {
   let out = '';
   let length = 0;
   for (const char of text) {
-    const unprintable = UNPRINTABLE.test(char);
+    const unprintable = UNPRINTABLE.test(char) && !(options.keepNewlines && char === '\n');
     const piece = unprintable ? escapeChar(char) : char;
     const pieceLength = unprintable ? piece.length : 1;
     if (length + pieceLength > maxChars) return `${out}… (${codePoints(text)} chars)`;
