@@ -70,6 +70,27 @@ function pageSemantics(open: () => Promise<{ database: Database; close(): Promis
     expect(await adaptersOf('C')).toEqual([]);
   });
 
+  it('a device seen again keeps its identity and first sighting, and its removal, misses and lookup end', async () => {
+    const run1 = await insertRun(database.db, 'test', NOW);
+    await store(run1, [{ hwid: 'K', hostname: 'k', os_info: win, network_info: [adapter('00:0c:29:00:00:0a', '10.0.0.10')] }]);
+    const [before] = await q<{ id: number }>(sql`select id from metaaccess.devices where hwid = 'K'`);
+    // As if first seen long ago, then missed twice, found by a lookup, and finally removed.
+    await database.db.execute(sql`update metaaccess.devices set first_seen_at = '2020-01-01T00:00:00Z', missed_runs = 2,
+      lookup_found_at = ${NOW.toISOString()}::timestamptz, removed_at = ${NOW.toISOString()}::timestamptz where hwid = 'K'`);
+
+    const later = new Date(NOW.getTime() + 86_400_000);
+    const run2 = await insertRun(database.db, 'test', later);
+    await storePages(database, { runId: run2, pages: [{ page: 1, rawDevices: [{ hwid: 'K', hostname: 'k2', os_info: win }] }], now: later, counters: ZERO });
+    const [after] = await q<Record<string, unknown>>(sql`
+      select id, hostname, first_seen_at = '2020-01-01T00:00:00Z' as first_seen_kept, first_run_id, last_run_id,
+        last_synced_at = ${later.toISOString()}::timestamptz as synced_now, removed_at, missed_runs, lookup_found_at
+      from metaaccess.devices where hwid = 'K'`);
+    expect(after).toEqual({
+      id: before!.id, hostname: 'k2', first_seen_kept: true, first_run_id: run1, last_run_id: run2,
+      synced_now: true, removed_at: null, missed_runs: 0, lookup_found_at: null,
+    });
+  });
+
   it('stores rejections and the run counters in the page transaction, also when no device of the page is usable', async () => {
     const runId = await insertRun(database.db, 'test', NOW);
     const outcome = await store(runId, [{ hostname: 'no hwid' }, 42], 7);

@@ -1,22 +1,9 @@
-import { and, count, desc, eq, getTableColumns, isNull, notInArray, sql, type Placeholder, type SQL } from 'drizzle-orm';
-import { PgDialect, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
+import { and, count, desc, getTableColumns, isNull, notInArray, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow } from '../normalize/rows.ts';
 import { queryRows, type Executor } from './openDatabase.ts';
+import { renderOnce } from './renderOnce.ts';
 import { deviceOs, devices, networkAdapters, rejectedRecords } from './schema.ts';
-
-/** `set` list of an upsert: every column from `excluded`, except the ones named (identity, first-seen facts). */
-function excludedSet(table: PgTable, keep: string[]): SQL {
-  const assignments = columnsOf(table, keep).map(([, column]) => sql`${sql.identifier(column.name)} = excluded.${sql.identifier(column.name)}`);
-  return sql.join(assignments, sql`, `);
-}
-
-const DEVICE_UPDATE = excludedSet(devices, ['hwid', 'id', 'firstSeenAt', 'firstRunId']);
-const OS_UPDATE = excludedSet(deviceOs, ['hwid']);
-const ADAPTER_UPDATE = excludedSet(networkAdapters, ['hwid', 'position']);
-
-function columnsOf(table: PgTable, omit: string[] = []): [string, PgColumn][] {
-  return Object.entries(getTableColumns(table) as Record<string, PgColumn>).filter(([key]) => !omit.includes(key));
-}
 
 /**
  * The columns a row type fills, by its field names (rows.ts names them after the schema). Listing
@@ -64,8 +51,8 @@ const DEVICE_SCALAR_KEYS = DEVICE_SCALARS.map(([key]) => key);
 
 /**
  * The page's devices as a relation: the typed columns from a recordset zipped, row by row, with
- * the raw records from a jsonb array. Embedding each raw record in the recordset's JSON costs
- * PostgreSQL a second parse of it as text (measured: 12.5 against 9.6 ms for 600 devices).
+ * the raw records from a jsonb array. Embedding each raw record in the recordset's JSON would cost
+ * PostgreSQL a second parse of it as text (see BENCHMARKS.md, "Not rerun this session", Ingest).
  */
 function deviceRecordset(scalars: SQL, raws: SQL): SQL {
   const columns = sql.raw([...DEVICE_SCALAR_KEYS, 'raw'].map((key) => JSON.stringify(key)).join(', '));
@@ -76,6 +63,26 @@ const OS_FIELDS = rowColumns<DeviceOsRow>()(deviceOs, [
   'hwid', 'family', 'name', 'vendor', 'version', 'servicePackVersion', 'architecture', 'osLanguage', 'userPasswordSet',
 ]);
 const ADAPTER_FIELDS = rowColumns<NetworkAdapterRow>()(networkAdapters, ['hwid', 'position', 'macAddr', 'ipv4Addr', 'ipv6Addr']);
+
+/**
+ * The `set` list of an upsert: `column = excluded.column` for exactly the columns named. A column
+ * added to a table keeps its value on conflict until it is named here. Each list must name every
+ * field its row type carries besides the conflict key (checked at compile time): a field left out
+ * would be stored at a device's first sighting and never updated.
+ */
+function setFromExcluded(columns: [string, PgColumn][]): SQL {
+  return sql.join(columns.map(([, column]) => sql`${sql.identifier(column.name)} = excluded.${sql.identifier(column.name)}`), sql`, `);
+}
+
+const DEVICE_UPDATE = setFromExcluded(rowColumns<Omit<DeviceRow, 'hwid'>>()(devices, [
+  'hostname', 'nickname', 'agentType', 'agentVersion', 'machineType', 'country', 'active', 'status', 'criticalStatus', 'exempt',
+  'totalIssue', 'totalCriticalIssue', 'lastSeen', 'remediationLink', 'userGroup', 'loggedInUsername', 'loggedInDomain', 'raw',
+  'contentHash',
+]));
+const OS_UPDATE = setFromExcluded(rowColumns<Omit<DeviceOsRow, 'hwid'>>()(deviceOs, [
+  'family', 'name', 'vendor', 'version', 'servicePackVersion', 'architecture', 'osLanguage', 'userPasswordSet',
+]));
+const ADAPTER_UPDATE = setFromExcluded(rowColumns<Omit<NetworkAdapterRow, 'hwid' | 'position'>>()(networkAdapters, ['macAddr', 'ipv4Addr', 'ipv6Addr']));
 
 /** The normalized rows of one page. */
 export interface DevicePageRows {
@@ -103,8 +110,8 @@ export interface PageChanges {
 export async function storeDevicePage(db: Executor, page: DevicePageRows, runId: number, now: Date): Promise<PageChanges> {
   if (page.devices.length === 0) return { added: 0, changed: 0 };
   // Until the tables are analyzed, the planner prices this statement as if each hwid had
-  // thousands of adapters; past a few hundred thousand rows that crosses jit_above_cost and JIT
-  // compilation (~35 ms) costs three times the statement itself. For the page's transaction only.
+  // thousands of adapters; on a large table that crosses jit_above_cost, and compiling it costs
+  // more than running it. For the page's transaction only.
   await db.execute(sql`set local jit = off`);
   const withOs = new Set(page.os.map((o) => o.hwid));
   const rows = await queryRows<PageChanges>(db, STORE_PAGE({
@@ -128,7 +135,10 @@ const STORE_PAGE = renderOnce((p: (name: 'devices' | 'raws' | 'os' | 'adapters' 
   upserted as (
     insert into ${devices} (${names(DEVICE_FIELDS)}, first_seen_at, last_synced_at, removed_at, first_run_id, last_run_id, missed_runs)
     select ${fields(DEVICE_FIELDS)}, ${p('now')}::timestamptz, ${p('now')}::timestamptz, null, ${p('runId')}::int, ${p('runId')}::int, 0 from page
-    on conflict (hwid) do update set ${DEVICE_UPDATE}),
+    -- Seen again: its removal, its misses and what lookups found while it was missed are over.
+    -- Its first sighting (first_seen_at, first_run_id) stays.
+    on conflict (hwid) do update set ${DEVICE_UPDATE}, last_synced_at = excluded.last_synced_at, last_run_id = excluded.last_run_id,
+      removed_at = null, missed_runs = 0, lookup_found_at = null),
   os_upserted as (
     insert into ${deviceOs} (${names(OS_FIELDS)}) select ${fields(OS_FIELDS)} from ${recordset(p('os'), OS_FIELDS)}
     on conflict (hwid) do update set ${OS_UPDATE}),
@@ -148,18 +158,6 @@ const STORE_PAGE = renderOnce((p: (name: 'devices' | 'raws' | 'os' | 'adapters' 
     count(*) filter (where b.removed_at is null and b.content_hash <> p."contentHash")::int as changed
   from page p left join before b on b.hwid = p."hwid"`);
 
-/**
- * A statement rendered to text once, at load: `build` gets a placeholder per parameter name, and
- * each call only interleaves the values with the fixed text, so drizzle walks a dozen chunks per
- * page instead of hundreds (measured: a third of what storing a page allocated).
- */
-function renderOnce<K extends string>(build: (p: (name: K) => SQL) => SQL): (values: Record<K, unknown>) => SQL {
-  const query = new PgDialect().sqlToQuery(build((name) => sql`${sql.placeholder(name)}`));
-  const segments = query.sql.split(/\$\d+/);
-  const names = query.params.map((param) => (param as Placeholder).name as K);
-  return (values) => sql.join(segments.flatMap((segment, i) => (i < names.length ? [sql.raw(segment), sql.param(values[names[i]!])] : [sql.raw(segment)])));
-}
-
 export interface Rejection {
   reason: string;
   raw: unknown;
@@ -170,7 +168,7 @@ export async function insertRejectedRecords(db: Executor, runId: number, page: n
   await db.insert(rejectedRecords).values(rejections.map((r) => ({ runId, page, reason: r.reason, raw: r.raw ?? null })));
 }
 
-/** Refreshes the planner's statistics of `devices` (a sampled read: ~0.1 s at 100,000 devices). */
+/** Refreshes the planner's statistics of `devices` (a sampled read, cheap whatever the fleet's size). */
 export async function analyzeDevices(db: Executor): Promise<void> {
   // Through the owner's function: ANALYZE by a non-owner (the writer login) is skipped with a mere warning.
   await db.execute(sql`select metaaccess.analyze_devices()`);
@@ -240,9 +238,4 @@ export async function markMissingDevices(db: Executor, runIds: number[], now: Da
       coalesce(array_agg(hwid order by hwid) filter (where removed_at is not null and found), '{}') as archived
     from missed`);
   return { removed: Number(rows[0]?.removed ?? 0), archived: rows[0]?.archived ?? [] };
-}
-
-export async function selectDeviceByHwid(db: Executor, hwid: string) {
-  const [row] = await db.select().from(devices).where(eq(devices.hwid, hwid));
-  return row;
 }
