@@ -27,7 +27,7 @@ export interface FileLock {
   release(): Promise<void>;
 }
 
-export const FILE_LOCK_DEFAULTS = { staleMs: 10_000, updateMs: 2_000 } as const;
+const FILE_LOCK_DEFAULTS = { staleMs: 10_000, updateMs: 2_000 } as const;
 const RETRY_EVERY_MS = 1_000;
 
 /**

@@ -46,13 +46,13 @@ const statusMoved = sql`(f.is_new or f.is_back or (f.status, f.critical_status, 
  */
 export async function recordRunHistory(db: Executor, args: HistoryArgs): Promise<RunHistory> {
   const at = sql`${args.finishedAt.toISOString()}::timestamptz`;
-  // This statement's estimated cost crosses JIT's thresholds: compiling took 2.5 s of a
-  // 100,000-device night (1.7 s of 1.8 s at 5,000) and saves nothing on a statement run once.
-  // For the success transaction only.
+  // This statement's estimated cost crosses JIT's thresholds: compiling takes most of its time
+  // and saves nothing on a statement run once (see BENCHMARKS.md, "History for analysts", where
+  // recordRunHistory's time goes). For the success transaction only.
   await db.execute(sql`set local jit = off`);
   // The day of the previous succeeded run: a device whose state changes was nearly always in
   // that run's snapshot, so its last snapshot is found in the last partition(s), not by reading
-  // every month since its interval began (34 s at 100,000 devices × 365 uncompacted days).
+  // every month since its interval began (a long interval spans every partition).
   const [previous] = await queryRows<{ day: string | null }>(db, sql`
     select max(day)::text as day from ${complianceDaily} where run_id <> all(${sql.param(args.attempts)}::int[]) and day <= ${args.day}::date`);
   const lastSnapshot = (since: SQL) => sql`(select max(s.run_id) from ${snapshots} s

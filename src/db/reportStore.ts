@@ -7,7 +7,7 @@ import { queryRows, type Executor } from './openDatabase.ts';
 import type { Counts } from '../report/model.ts';
 
 /** What the report reads; all of it must exist before anything is read. */
-export const REPORT_RELATIONS = [
+const REPORT_RELATIONS = [
   'metaaccess.devices_current',
   'metaaccess.compliance_daily',
   'metaaccess.sync_runs',

@@ -148,11 +148,6 @@ export async function selectRecentRuns(db: Executor, limit: number): Promise<Run
   return db.select().from(syncRuns).orderBy(desc(syncRuns.id)).limit(limit);
 }
 
-export async function selectRun(db: Executor, runId: number): Promise<RunRow | undefined> {
-  const [row] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
-  return row;
-}
-
 export async function countRunsByStatus(db: Executor): Promise<Record<string, number>> {
   const rows = await db.select({ status: syncRuns.status, n: sql<number>`count(*)::int` }).from(syncRuns).groupBy(syncRuns.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));

@@ -91,8 +91,8 @@ export const networkAdapters = metaaccess.table('network_adapters', {
 
 /**
  * Distinct compliance states: a snapshot row points at one instead of repeating its fields, so
- * 100,000 devices × 365 runs cost a few thousand profile rows. See snapshotsStore.ts for how
- * `fingerprint` is computed.
+ * this table grows with the states a fleet passes through, not with devices × runs (see
+ * BENCHMARKS.md, "History at scale"). See snapshotsStore.ts for how `fingerprint` is computed.
  */
 export const snapshotProfiles = metaaccess.table('snapshot_profiles', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
@@ -195,8 +195,8 @@ export const changeKinds = metaaccess.table('change_kinds', {
 /**
  * Each device's state as of the last succeeded run that saw it: what the change log diffs a new
  * run against. Storage (not for BI): only rows that changed are written, so a calm night costs a
- * scan, not 100,000 updates. A run that does not succeed leaves it alone, so what a cancelled run
- * changed is logged by the next run that succeeds.
+ * scan, not an update per device. A run that does not succeed leaves it alone, so what a
+ * cancelled run changed is logged by the next run that succeeds.
  */
 export const deviceState = metaaccess.table('device_state', {
   deviceId: integer('device_id').primaryKey().references(() => devices.id),

@@ -65,13 +65,6 @@ export class LockHeldError extends AppError {
   }
 }
 
-/** The run was asked to stop (SIGTERM/SIGINT) and stopped once the pages it held were stored. */
-export class RunCancelledError extends AppError {
-  constructor() {
-    super('CANCELLED', 'run cancelled by signal', { fatal: false, exitCode: 0 });
-  }
-}
-
 /** The run lock (advisory lock or the embedded database's lock file) is gone: stop before writing again. */
 export class LockLostError extends AppError {
   constructor(message: string, cause?: unknown) {
