@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { checkCommand } from './cli/checkCommand.ts';
 import { demoCommand } from './cli/demoCommand.ts';
 import { main } from './cli/main.ts';
 import { migrateCommand } from './cli/migrateCommand.ts';
@@ -10,7 +11,7 @@ import { simulateCommand } from './cli/simulateCommand.ts';
 import { syncCommand } from './cli/syncCommand.ts';
 
 process.exitCode = await main(process.argv.slice(2), {
-  commands: [migrateCommand, syncCommand, scheduleCommand, runsCommand, reportCommand, pruneCommand, demoCommand, simulateCommand],
+  commands: [migrateCommand, syncCommand, scheduleCommand, checkCommand, runsCommand, reportCommand, pruneCommand, demoCommand, simulateCommand],
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,

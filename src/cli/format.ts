@@ -1,5 +1,9 @@
 import type { RunCounters, RunRow } from '../db/runs.ts';
 import type { RunSummary } from '../jobs/runSync.ts';
+import { printableText } from '../lib/printable.ts';
+
+/** Error and note column width in `runs`. */
+const NOTE_CHARS = 60;
 
 /** Plain-text table: columns padded to their widest cell. */
 export function formatTable(headers: string[], rows: string[][]): string {
@@ -24,7 +28,8 @@ export function runsTable(runs: RunRow[]): string {
       r.finishedAt ? formatDuration(r.finishedAt.getTime() - r.startedAt.getTime()) : '',
       String(r.pages), String(r.requests), String(r.rateLimited), String(r.devicesSeen), String(r.devicesAdded),
       String(r.devicesChanged), String(r.devicesRemoved), String(r.recordsRejected),
-      r.errorCode ? `${r.errorCode}: ${(r.error ?? '').slice(0, 60)}` : (r.notes ?? '').slice(0, 60),
+      // Notes and errors quote remote data (hwids, server text): escaped, and cut with "…" and the full length.
+      r.errorCode ? `${r.errorCode}: ${printableText(r.error ?? '', NOTE_CHARS)}` : printableText(r.notes ?? '', NOTE_CHARS),
     ]),
   );
 }

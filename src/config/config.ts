@@ -56,7 +56,8 @@ export const CONFIG_VARIABLES = [
   'REMOVAL_CONFIRM', 'SYNC_RESUME_WITHIN', 'HTTP_PORT', 'LOG_LEVEL', 'LOG_FORMAT', 'PGLITE_DIR',
 ] as const;
 
-const SECRETS = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID', 'METAACCESS_CLIENT_SECRET'];
+/** Never shown: `check` says only whether each is set. Each may also come from a file (`X_FILE`). */
+export const SECRET_VARIABLES: readonly string[] = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID', 'METAACCESS_CLIENT_SECRET'];
 const LOG_LEVELS: readonly string[] = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
 
 export interface LoadOptions {
@@ -68,13 +69,17 @@ export interface LoadOptions {
 
 /** Reads `.env` (if present) under the real environment; the real environment wins. */
 export function readEnvironment(processEnv: Env, dotenvPath = '.env'): Env {
-  let fileEnv: Env = {};
+  return { ...readDotenv(dotenvPath), ...processEnv };
+}
+
+/** The variables of a .env file; none when there is no file. */
+export function readDotenv(dotenvPath = '.env'): Env {
   try {
-    fileEnv = parseEnv(readFileSync(dotenvPath, 'utf8'));
+    return parseEnv(readFileSync(dotenvPath, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('.env', `cannot read ${dotenvPath}: ${(err as Error).message}`);
+    return {};
   }
-  return { ...fileEnv, ...processEnv };
 }
 
 /**
@@ -176,7 +181,7 @@ export class ConfigProblems extends ConfigError {
 /** `X` or the contents of the file named by `X_FILE` (secrets only); empty means unset. */
 function readValue(env: Env, name: string): string | undefined {
   const direct = env[name];
-  const file = SECRETS.includes(name) ? env[`${name}_FILE`] : undefined;
+  const file = SECRET_VARIABLES.includes(name) ? env[`${name}_FILE`] : undefined;
   if (direct !== undefined && direct !== '' && file) throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
   let value = direct;
   if (file) {
@@ -188,8 +193,25 @@ function readValue(env: Env, name: string): string | undefined {
     if (value === '') throw new ConfigError(`${name}_FILE`, `${file} is empty`);
   }
   value = value?.trim();
-  if (value !== undefined && SECRETS.includes(name)) registerSecret(value);
+  if (value !== undefined && SECRET_VARIABLES.includes(name)) registerSecrets(name, value);
   return value === '' ? undefined : value;
+}
+
+/**
+ * Masked wherever they appear. Of DATABASE_URL only its password: the rest names the database,
+ * which commands print on purpose (the location), and a URL without a password has nothing to hide.
+ */
+function registerSecrets(name: string, value: string): void {
+  if (name !== 'DATABASE_URL') return registerSecret(value);
+  try {
+    const url = new URL(value);
+    for (const password of [url.password, url.searchParams.get('password') ?? '']) {
+      registerSecret(password);
+      registerSecret(decodeURIComponent(password));
+    }
+  } catch {
+    registerSecret(value);
+  }
 }
 
 function readCredentials(get: (n: string) => string | undefined): Credentials {
