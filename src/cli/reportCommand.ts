@@ -18,7 +18,8 @@ import { intFlag, parseFlags } from './flags.ts';
 
 const HELP = `Usage: metaaccess-sync report [--days N] [--top N] [--json] [--html FILE]
 
-Reads the database (never writes to it, never migrates it) and shows:
+Reads the database (never creates, writes or migrates it: a login holding only
+metaaccess_reader is enough; stderr names the database read) and shows:
   - the devices present now: compliant, non-compliant, still reporting (status 3), critical,
     exempt and active, as counts and % of the devices present; the last succeeded run
   - the compliance trend of the last N days (compliance_daily: each day's last succeeded run),
@@ -61,7 +62,7 @@ export const reportCommand: Command = {
     const top = intFlag(flags.top, 'top', 10, 1, 1000);
     if (flags.html !== undefined && flags.html.trim() === '') throw new AppError('USAGE', '--html needs a file name (see --help)', { exitCode: 2 });
     const { config } = loadCommandConfig(ctx, false);
-    const report = toReport(await readReportInput(config, new Date(systemClock.now()), days, top));
+    const report = toReport(await readReportInput(config, new Date(systemClock.now()), days, top, (line) => ctx.stderr.write(line)));
     if (flags.html !== undefined) {
       const bytes = writeHtml(flags.html, renderHtml(report, loadChartLibrary()));
       if (!flags.json) ctx.stdout.write(`wrote the HTML report (${bytes} bytes) to ${flags.html}\n`);
@@ -82,19 +83,23 @@ function noData(config: Config, why: string, hint = 'run `metaaccess-sync migrat
 }
 
 /** 'history': from the first day with figures, at most a year back. */
-async function readReportInput(config: Config, now: Date, asked: number | 'history', top: number): Promise<ReportInput> {
+async function readReportInput(config: Config, now: Date, asked: number | 'history', top: number, say: (line: string) => void): Promise<ReportInput> {
   // Opening an embedded database that is not there would create one: refuse before opening.
   if (!config.databaseUrl && !existsSync(join(resolve(config.pgliteDir), 'PG_VERSION'))) throw noData(config, 'holds no metaaccess-sync data (no database there)');
   const timezone = config.sync.timezone;
   let period = periodEnding(now, timezone, asked === 'history' ? 365 : asked);
-  const read = await withDatabase(config, (database) =>
+  let location = describeDatabase(config);
+  const read = await withDatabase(config, (database) => {
+    location = database.location;
     // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
     // read only, so nothing can be created even by mistake.
-    database.db.transaction(async (tx) => {
+    return database.db.transaction(async (tx) => {
       if (asked === 'history') period = periodEnding(now, timezone, await historyDays(tx, period));
       return readRows(tx, config, period, top);
-    }, { isolationLevel: 'repeatable read', accessMode: 'read only' }),
-  { migrate: false });
+    }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  }, { migrate: false });
+  // The report's own header says which kind of database, within 80 columns; stderr names it in full.
+  say(`metaaccess-sync report: read ${location}\n`);
   const days = period.days;
   return { database: describeDatabase(config), generatedAt: now, timezone, days, top, ...read };
 }

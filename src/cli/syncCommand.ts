@@ -2,7 +2,8 @@ import type { Config } from '../config/config.ts';
 import type { Database } from '../db/openDatabase.ts';
 import { pruneSnapshots } from '../jobs/pruneSnapshots.ts';
 import { runSync, type RunSummary } from '../jobs/runSync.ts';
-import { errorMessage } from '../lib/errors.ts';
+import { errorMessage, toAppError } from '../lib/errors.ts';
+import { redactText } from '../lib/redact.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createSource } from '../source/createSource.ts';
@@ -25,7 +26,9 @@ less than SYNC_RESUME_WITHIN (6h) ago is resumed from its first uncommitted page
 SIGINT/SIGTERM stores the pages the run holds, stops, and records the run as cancelled.
 
 Options:
-  --json   print the run summary as JSON to stdout
+  --json   print the run summary as JSON to stdout; when no run was made (exit 2 bad configuration,
+           3 lock held) an object {runId: null, status: "not started", exitCode, errorCode, error}
+           instead, and the same with status "error" for any other failure without a summary
 
 Exit codes: 0 succeeded, 1 failed, 2 bad configuration, 3 another run holds the lock,
 4 incomplete (the list looked truncated: nothing was removed and no snapshot added; see the
@@ -33,8 +36,15 @@ run's notes), 130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
 `,
   async run(args, ctx) {
     const flags = parseFlags(args, { json: { type: 'boolean' } });
-    const { config, logger } = loadCommandConfig(ctx, true);
-    const summary = await withDatabase(config, (database) => syncOnce(config, database, logger, ctx, 'cli'));
+    let summary: RunSummary;
+    try {
+      const { config, logger } = loadCommandConfig(ctx, true);
+      summary = await withDatabase(config, (database) => syncOnce(config, database, logger, ctx, 'cli'));
+    } catch (err) {
+      // No run summary to print: a script reading --json still gets one object saying why (main writes the stderr line).
+      if (flags.json) ctx.stdout.write(JSON.stringify(notStartedJson(err), null, 2) + '\n');
+      throw err;
+    }
     writeSummary(ctx, summary, Boolean(flags.json));
     return exitCodeOf(summary, ctx.signal);
   },
@@ -61,6 +71,17 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
       .then(() => undefined, (err: unknown) => void logger.warn('snapshot prune failed', { error: errorMessage(err) })),
   });
   return summary;
+}
+
+/**
+ * `sync --json` when no run was made: another run holds the lock (exit 3), bad configuration (2),
+ * or the database could not be opened or migrated (1). `runId` null tells it apart from a run.
+ */
+function notStartedJson(err: unknown): { runId: null; status: 'not started' | 'error'; exitCode: number; errorCode: string; error: string } {
+  const error = toAppError(err);
+  // Lock held and bad configuration are known to stop before any run; anything else may have come later.
+  const status = error.code === 'LOCK_HELD' || error.code === 'CONFIG_INVALID' ? 'not started' : 'error';
+  return { runId: null, status, exitCode: error.exitCode, errorCode: error.code, error: redactText(error.message) };
 }
 
 /** 0 succeeded, 4 incomplete, 1 failed; a run stopped by a signal is not a success: 128 + the signal number. */
