@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrationState, runMigrations, shippedMigrations } from '../src/db/migrate.ts';
-import { openDatabase } from '../src/db/openDatabase.ts';
+import { openDatabase, queryRows } from '../src/db/openDatabase.ts';
 import { errorMessage } from '../src/lib/errors.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
 
@@ -86,8 +86,8 @@ describe('readMigrationState', () => {
     const state = await readMigrationState(tdb.database);
     expect(state.initialized).toBe(false);
     expect(state.pending).toEqual(shippedMigrations().map((m) => m.tag));
-    const { rows } = (await tdb.database.db.execute(sql`select count(*)::int as n from pg_namespace where nspname = 'metaaccess'`)) as unknown as { rows: Array<{ n: number }> };
-    expect(rows[0]!.n).toBe(0);
+    const [schemas] = await queryRows<{ n: number }>(tdb.database.db, sql`select count(*)::int as n from pg_namespace where nspname = 'metaaccess'`);
+    expect(schemas!.n).toBe(0);
     await runMigrations(tdb.database);
     expect((await readMigrationState(tdb.database)).pending).toEqual([]);
   });

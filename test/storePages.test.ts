@@ -18,7 +18,7 @@ const adapter = (mac: string, ip: string) => ({ mac_addr: mac, ipv4_addr: ip, ip
 const win = { family: 'Windows', name: 'Windows 11 Pro', version: '10.0.22631', user_password_set: '1' };
 
 /** One behavioural suite, run against both drivers the product supports. */
-function pageSemantics(open: () => Promise<{ database: Database; close(): Promise<void> }>) {
+function pageSemantics(open: () => Promise<{ database: Database; close: () => Promise<void> }>) {
   let database: Database;
   let close: () => Promise<void>;
   beforeAll(async () => {

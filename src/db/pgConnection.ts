@@ -46,7 +46,7 @@ export class ReleasingPool extends pg.Pool {
  * that fail afterwards (drizzle's ROLLBACK) report that instead of "... is not queryable".
  */
 export class ReportingClient extends pg.Client {
-  #closedWith: unknown;
+  #closedWith: Error | undefined;
 
   constructor(config?: string | pg.ClientConfig) {
     super(config);
@@ -61,11 +61,12 @@ export class ReportingClient extends pg.Client {
   }
 
   // any: forwards every one of pg's overloads (promise, callback, submittable) unchanged.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
     const result = (super.query as (...a: unknown[]) => unknown).apply(this, args);
     if (!(result instanceof Promise)) return result;
     return result.catch((err: unknown) => {
-      if (isServerFatal(err)) this.#closedWith ??= err;
+      if (isServerFatal(err)) this.#closedWith ??= err as Error;
       else if (this.#closedWith !== undefined && typeof (err as { severity?: unknown }).severity !== 'string') throw this.#closedWith;
       throw err;
     });
