@@ -42,7 +42,7 @@ describe('CLI', () => {
     const migrate = await runCli(['migrate'], { DATABASE_URL: env.DATABASE_URL });
     expect(migrate.code).toBe(0);
     const empty = await runCli(['runs'], { DATABASE_URL: env.DATABASE_URL });
-    expect(empty.stdout).toBe('no runs yet\n');
+    expect(empty.stdout).toMatch(new RegExp(`^no runs yet\n\\(read PostgreSQL postgres://\\S+/${tdb!.name}\\)\n$`));
     expect((await runCli(['sync'], env)).code).toBe(0);
     const table = await runCli(['runs'], { DATABASE_URL: env.DATABASE_URL });
     expect(table.code).toBe(0);
@@ -79,6 +79,13 @@ describe('CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('METAACCESS_PAGE_SIZE');
+    // Several mistakes: all of them at once, one line each.
+    const several = await runCli(['sync', '--json'], { ...env, METAACCESS_PAGE_SIZE: '51', SYNC_TIMEZONE: 'Mars/Olympus' });
+    expect(several.code).toBe(2);
+    expect(several.stderr.trim().split('\n')).toEqual([
+      'metaaccess-sync sync: configuration error: 2 problems:', '  SYNC_TIMEZONE: "Mars/Olympus" is not an IANA time zone', '  METAACCESS_PAGE_SIZE: 51 is outside 1..50',
+    ]);
+    expect(JSON.parse(several.stdout)).toMatchObject({ runId: null, status: 'not started', exitCode: 2, errorCode: 'CONFIG_INVALID' });
     const noCreds = await runCli(['sync'], { DATABASE_URL: env.DATABASE_URL, METAACCESS_URL: env.METAACCESS_URL });
     expect(noCreds.code).toBe(2);
     expect(noCreds.stderr).toContain('METAACCESS_ACCESS_TOKEN');
@@ -92,6 +99,12 @@ describe('CLI', () => {
       const held = await runCli(['sync'], env);
       expect(held.code).toBe(3);
       expect(held.stderr).toMatch(/another sync run holds the lock/);
+      // A script reading --json learns why no run was made.
+      const json = await runCli(['sync', '--json'], env);
+      expect(json.code).toBe(3);
+      expect(JSON.parse(json.stdout)).toEqual({
+        runId: null, status: 'not started', exitCode: 3, errorCode: 'LOCK_HELD', error: 'another sync run holds the lock on this database',
+      });
     } finally {
       await lock.release();
     }
@@ -108,6 +121,8 @@ describe('CLI', () => {
     const result = await runCli(['sync', '--json'], { ...env, METAACCESS_RATE_LIMIT: '5', METAACCESS_RATE_WINDOW_MS: '500' }, { onSpawn: (c) => (child = c) });
     expect(result.code).toBe(143);
     expect(performance.now() - started).toBeLessThan(10_000);
+    // sync has no stopNotice of its own: main's generic line, which is about storing pages.
+    expect(result.stderr).toContain('metaaccess-sync: SIGTERM received, stopping once the pages received are stored (again to exit now)');
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'cancelled', errorCode: 'CANCELLED' });
     const [run] = (await queryRows(tdb!.database.db, sql`select status, pages from metaaccess.sync_runs`)) as { status: string; pages: number }[];
     expect(run!.status).toBe('cancelled');
