@@ -58,7 +58,7 @@ describe('check', () => {
       expect(text).not.toContain(TEST_TOKEN);
       expect(text).not.toContain(DB_PASSWORD);
     }
-    const json = JSON.parse((await runCli(['check', '--json'], env)).stdout);
+    const json = JSON.parse((await runCli(['check', '--json'], env)).stdout) as unknown;
     expect(json).toMatchObject({ ok: true, exitCode: 0, api: { ok: true, httpStatus: 200, requests: 1 }, database: { ok: true, runInProgress: false } });
     expect(JSON.stringify(json)).not.toContain(TEST_TOKEN);
   });
@@ -164,7 +164,7 @@ describe('check', () => {
       /^ {2}SYNC_CRON: "61 \* \* \* \*": minute 61 is outside 0-59$/m, /^ {2}SYNC_ON_START: "yes" is not true or false/m]) {
       expect(result.stdout).toMatch(line);
     }
-    const json = JSON.parse((await runCli(['check', '--json'], { METAACCESS_URL: sim.url, METAACCESS_PAGE_SIZE: '0', METAACCESS_ACCESS_TOKEN: TEST_TOKEN })).stdout);
+    const json = JSON.parse((await runCli(['check', '--json'], { METAACCESS_URL: sim.url, METAACCESS_PAGE_SIZE: '0', METAACCESS_ACCESS_TOKEN: TEST_TOKEN })).stdout) as unknown;
     expect(json).toEqual({ ok: false, exitCode: 2, configuration: { ok: false, problems: [{ variable: 'METAACCESS_PAGE_SIZE', message: 'METAACCESS_PAGE_SIZE: 0 is outside 1..50' }] } });
     expect(sim.stats().requests).toBe(0);
   });

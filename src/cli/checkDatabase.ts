@@ -29,9 +29,10 @@ export interface DatabaseFacts {
  * briefly, could turn away a sync starting at that moment).
  */
 export async function checkDatabase(config: Config): Promise<DatabaseFacts> {
-  const embedded = config.databaseUrl === undefined;
+  const url = config.databaseUrl;
+  const embedded = url === undefined;
   const facts: DatabaseFacts = {
-    ok: true, location: embedded ? `embedded PGlite in ${resolve(config.pgliteDir)}` : `PostgreSQL ${withoutPassword(config.databaseUrl!)}`, reachable: false, exists: true,
+    ok: true, location: url === undefined ? `embedded PGlite in ${resolve(config.pgliteDir)}` : `PostgreSQL ${withoutPassword(url)}`, reachable: false, exists: true,
     migrations: null, lastRun: null, lastDeviceCount: null, runInProgress: false, lines: [], problem: null,
   };
   let database: Database;

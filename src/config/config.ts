@@ -107,7 +107,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     return value as T;
   }, fallback);
 
-  const credentials = check(() => readCredentials(get), { kind: 'none' } as Credentials);
+  const none: Credentials = { kind: 'none' };
+  const credentials = check(() => readCredentials(get), none);
   if (options.requireCredentials && credentials.kind === 'none' && !problems.some((p) => p.variable.startsWith('METAACCESS_CLIENT') || p.variable.startsWith('METAACCESS_ACCESS'))) {
     problems.push(new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET (or their *_FILE variants)'));
   }
@@ -259,10 +260,6 @@ function readBool(get: (n: string) => string | undefined, name: string, fallback
 
 const MIB = 1024 * 1024;
 const DEFAULT_URL = 'https://gears.opswat.com';
-
-function isRemovalConfirm(value: string): value is RemovalConfirm {
-  return (REMOVAL_CONFIRMS as readonly string[]).includes(value);
-}
 
 /** `insecure`: plain http:// to a host off this machine, accepted only because it was asked for. */
 function readUrl(raw: string, allowInsecure: boolean): { origin: string; insecure: boolean } {
