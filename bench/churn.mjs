@@ -19,7 +19,9 @@ const CHURN = 0.005;
 const PAGE = 50;
 const DB = 'bench_churn';
 
-log(`churn: ${DEVICES.toLocaleString('en-US')} devices (${DEVICES / PAGE} pages), ${CHURN * 100} % deleted and ${CHURN * 100} % enrolled, window ${LIMIT} / ${WINDOW_MS} ms${quick ? ' (quick)' : ''}`);
+log(
+  `churn: ${DEVICES.toLocaleString('en-US')} devices (${DEVICES / PAGE} pages), ${CHURN * 100} % deleted and ${CHURN * 100} % enrolled, window ${LIMIT} / ${WINDOW_MS} ms${quick ? ' (quick)' : ''}`,
+);
 const started = performance.now();
 const sim = await startSimulator({ devices: DEVICES, seed: 61, rateLimit: { limit: LIMIT, windowMs: WINDOW_MS }, ...LATENCY });
 const dbUrl = await createDatabase(DB);
@@ -27,7 +29,8 @@ const env = syncEnv({ dbUrl, url: sim.url, limit: LIMIT, windowMs: WINDOW_MS });
 let rows;
 try {
   const first = await runCliSync(env);
-  if (first.summary?.status !== 'succeeded') throw new Error(`first run: ${first.summary?.status ?? `exit ${first.code}`} ${first.summary?.error ?? first.stderr.slice(-500)}`);
+  if (first.summary?.status !== 'succeeded')
+    throw new Error(`first run: ${first.summary?.status ?? `exit ${first.code}`} ${first.summary?.error ?? first.stderr.slice(-500)}`);
   log(`  first run: ${first.summary.requests} requests in ${(first.summary.durationMs / 1000).toFixed(1)} s`);
 
   const deleted = Math.round(DEVICES * CHURN);
@@ -50,20 +53,32 @@ try {
   const pages = Math.ceil((DEVICES - deleted + enrolled) / PAGE);
   const minimum = pages + 1 + deleted;
   const ratio = s.requests / minimum;
-  log(`  churn run: ${s.requests} requests (${s.devices} list, ${s.past} × 413, ${s.details} lookups, ${s.status(429)} × 429) in ${(c.durationMs / 1000).toFixed(1)} s; minimum ${minimum}: ${ratio.toFixed(4)}×`);
+  log(
+    `  churn run: ${s.requests} requests (${s.devices} list, ${s.past} × 413, ${s.details} lookups, ${s.status(429)} × 429) in ${(c.durationMs / 1000).toFixed(1)} s; minimum ${minimum}: ${ratio.toFixed(4)}×`,
+  );
   const correct = c.devicesRemoved === deleted && c.devicesAdded === enrolled && c.devicesSeen === DEVICES - deleted + enrolled;
   rows = [
     {
       measure: `nightly churn, ${(DEVICES / PAGE).toLocaleString('en-US')} pages: requests ÷ the minimum`,
-      values: [Number(ratio.toFixed(4))], median: Number(ratio.toFixed(4)), unit: '×', target: '≤ 1.01×', met: ratio <= 1.01 && correct,
-      note: `${s.requests} requests against ${minimum} = ${pages} pages + 1 (the 413) + ${deleted} lookups; `
+      values: [Number(ratio.toFixed(4))],
+      median: Number(ratio.toFixed(4)),
+      unit: '×',
+      target: '≤ 1.01×',
+      met: ratio <= 1.01 && correct,
+      note:
+        `${s.requests} requests against ${minimum} = ${pages} pages + 1 (the 413) + ${deleted} lookups; `
         + `${s.devices} list requests (${s.past} × 413), ${s.details} lookups, ${s.account} account, ${s.status(429)} × 429; `
         + `removed ${c.devicesRemoved} of ${deleted}, added ${c.devicesAdded} of ${enrolled}`,
     },
     {
       measure: 'nightly churn: wall time of the run',
-      values: [Number((c.durationMs / 1000).toFixed(1))], median: Number((c.durationMs / 1000).toFixed(1)), unit: 's', target: null, met: null,
-      note: `at ${LIMIT} requests / ${WINDOW_MS} ms (margin 20 ms a window); the first run of the account: ${first.summary.requests} requests, ${(first.summary.durationMs / 1000).toFixed(1)} s; `
+      values: [Number((c.durationMs / 1000).toFixed(1))],
+      median: Number((c.durationMs / 1000).toFixed(1)),
+      unit: 's',
+      target: null,
+      met: null,
+      note:
+        `at ${LIMIT} requests / ${WINDOW_MS} ms (margin 20 ms a window); the first run of the account: ${first.summary.requests} requests, ${(first.summary.durationMs / 1000).toFixed(1)} s; `
         + `the simulator's event loop ran up to ${lag.maxMs.toFixed(0)} ms late (p99 ${lag.p99Ms.toFixed(0)} ms) during the run`,
     },
   ];
@@ -73,7 +88,18 @@ try {
 }
 log(`churn done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 emitResult({
-  scenario: 'churn', title: 'Nightly churn: requests ÷ the minimum',
-  params: { devices: DEVICES, pages: DEVICES / PAGE, deleted: `${CHURN * 100} %`, enrolled: `${CHURN * 100} %`, limit: LIMIT, windowMs: WINDOW_MS, latency: `${LATENCY.latencyMs} ± ${LATENCY.jitterMs} ms`, sync: 'built CLI', quick },
+  scenario: 'churn',
+  title: 'Nightly churn: requests ÷ the minimum',
+  params: {
+    devices: DEVICES,
+    pages: DEVICES / PAGE,
+    deleted: `${CHURN * 100} %`,
+    enrolled: `${CHURN * 100} %`,
+    limit: LIMIT,
+    windowMs: WINDOW_MS,
+    latency: `${LATENCY.latencyMs} ± ${LATENCY.jitterMs} ms`,
+    sync: 'built CLI',
+    quick,
+  },
   rows,
 });

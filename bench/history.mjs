@@ -75,7 +75,8 @@ const DB_UPGRADE = `${DB}_upgrade`;
  * exponent the two sizes show (or linearly from one size). Quick skips it (it would double the
  * scenario's time in CI); `--quick --upgrade-devices=500` proves the path in about 10 s.
  */
-const UPGRADE_SIZES = process.argv.includes('--no-upgrade') ? []
+const UPGRADE_SIZES = process.argv.includes('--no-upgrade')
+  ? []
   : (arg('upgrade-devices')?.split(',').map(Number) ?? (quick ? [] : [DEVICES / 8, DEVICES / 4]));
 /** Short, so the prune clocks stay inside the loaded year: no month is closed (and compacted) by them. */
 const RETENTION_DAYS = 30;
@@ -171,7 +172,9 @@ function daySql(i, { history, since }) {
   if (i === 0) {
     return `
       with st as materialized (select f.d, c.* from ${fleetOn(0)}),
-      ${profiles('st s', '')}${history ? `,
+      ${profiles('st s', '')}${
+        history
+          ? `,
       logged as (
         insert into metaaccess.device_changes (run_id, day, changed_at, device_id, change)
         select ${run}, date '${dayAt(i)}', ${at}, s.d, 'added' from st s order by s.d
@@ -179,10 +182,16 @@ function daySql(i, { history, since }) {
       opened as (
         insert into metaaccess.device_status_intervals (device_id, valid_from, status, critical_status, exempt, first_run_id${since ? ', status_since' : ''})
         select s.d, ${at}, ${fleet.status('s')}, ${fleet.critical('s')}, ${fleet.exempt('s')}, ${run}${since ? `, ${at}` : ''} from st s order by s.d
-        returning 1)` : ''}
-      select (select count(*) from prof)::int as profiles${history ? `,
+        returning 1)`
+          : ''
+      }
+      select (select count(*) from prof)::int as profiles${
+        history
+          ? `,
         (select json_object_agg(change, n) from (select change, count(*)::int as n from logged group by change) z) as kinds,
-        (select count(distinct device_id) from logged)::int as devices, 0 as closed, (select count(*) from opened)::int as opened` : ''}`;
+        (select count(distinct device_id) from logged)::int as devices, 0 as closed, (select count(*) from opened)::int as opened`
+          : ''
+      }`;
   }
   // st: the devices whose components moved since the day before; p: their previous components.
   const prev = `cross join lateral (select s.pk as k, s.pa as a, s.pn as n, s.pv as v, s.pr as r, s.pe as e) p`;
@@ -195,7 +204,9 @@ function daySql(i, { history, since }) {
     ${profiles(`st s ${prev}`, `where ${fleet.profileKey('s')} <> ${fleet.profileKey('p')}`)},
     rekey as (
       update bench.fleet f set key = ${fleet.profileKey('s')} from st s where f.d = s.d and f.key <> ${fleet.profileKey('s')}
-      returning 1)${history ? `,
+      returning 1)${
+        history
+          ? `,
     logged as (
       insert into metaaccess.device_changes (run_id, day, changed_at, device_id, change, old_value, new_value)
       select ${run}, date '${dayAt(i)}', ${at}, x.device_id, x.change, x.old_value, x.new_value
@@ -209,22 +220,33 @@ function daySql(i, { history, since }) {
       returning i.device_id${since ? ', i.status_since' : ''}),
     opened as (
       insert into metaaccess.device_status_intervals (device_id, valid_from, status, critical_status, exempt, first_run_id${since ? ', status_since' : ''})
-      select m.d, ${at}, ${fleet.status('m')}, ${fleet.critical('m')}, ${fleet.exempt('m')}, ${run}${since
-        // status_since: carried over from the interval closed when the status itself stayed (critical or exempt moved).
-        ? `, case when ${fleet.status('m')} = ${fleet.status('mp')} then x.status_since else ${at} end
-      from moved m cross join lateral (select m.pk as k) mp left join closed x on x.device_id = m.d` : `
-      from moved m`}
+      select m.d, ${at}, ${fleet.status('m')}, ${fleet.critical('m')}, ${fleet.exempt('m')}, ${run}${
+        since
+          ? // status_since: carried over from the interval closed when the status itself stayed (critical or exempt moved).
+            `, case when ${fleet.status('m')} = ${fleet.status('mp')} then x.status_since else ${at} end
+      from moved m cross join lateral (select m.pk as k) mp left join closed x on x.device_id = m.d`
+          : `
+      from moved m`
+      }
       order by m.d
-      returning 1)` : ''}
-    select (select count(*) from prof)::int as profiles, (select count(*) from st)::int as moved, (select count(*) from rekey)::int as rekeyed${history ? `,
+      returning 1)`
+          : ''
+      }
+    select (select count(*) from prof)::int as profiles, (select count(*) from st)::int as moved, (select count(*) from rekey)::int as rekeyed${
+      history
+        ? `,
       (select json_object_agg(change, n) from (select change, count(*)::int as n from logged group by change) z) as kinds,
       (select count(distinct device_id) from logged)::int as devices,
-      (select count(*) from closed)::int as closed, (select count(*) from opened)::int as opened` : ''}`;
+      (select count(*) from closed)::int as closed, (select count(*) from opened)::int as opened`
+        : ''
+    }`;
 }
 
 /** What the generator says run i + 1 logs, without writing it: per kind, devices changed, intervals moved, new profiles. */
 async function predictDay(client, i) {
-  const { rows: [r] } = await client.query(`
+  const {
+    rows: [r],
+  } = await client.query(`
     with st as materialized (${movedOn(i)}),
     changes as (select x.* from st s cross join lateral (select s.pk as k, s.pa as a, s.pn as n, s.pv as v, s.pr as r, s.pe as e) p
       cross join lateral (${fleet.changeRows('s.d', 'p', 's')}) x)
@@ -243,7 +265,7 @@ async function predictDay(client, i) {
  * product's housekeeping compacts it, as the first run of the next month does in production.
  */
 async function loadYear(client, database, { days, history }) {
-  const since = history && await hasStatusSince(client);
+  const since = history && (await hasStatusSince(client));
   const started = performance.now();
   const compactMs = [];
   let snapshotMs = 0;
@@ -262,7 +284,9 @@ async function loadYear(client, database, { days, history }) {
     perDay.profiles += r.profiles;
     if (VERIFY && i > 0) {
       // The candidates of bench.events against a scan of every device: the same devices moved.
-      const { rows: [{ n: all }] } = await client.query(`select count(*)::int as n from (${movedOn(i)}) x`);
+      const {
+        rows: [{ n: all }],
+      } = await client.query(`select count(*)::int as n from (${movedOn(i)}) x`);
       if (all !== r.moved) throw new Error(`day ${i}: ${r.moved} devices moved among the candidates, ${all} in a full scan`);
     }
     if (history) {
@@ -272,10 +296,12 @@ async function loadYear(client, database, { days, history }) {
       perDay.opened += r.opened;
       if (r.closed !== (i === 0 ? 0 : r.opened)) throw new Error(`day ${i}: closed ${r.closed} intervals, opened ${r.opened}`);
     }
-    const s = await timed(() => client.query(`
+    const s = await timed(() =>
+      client.query(`
       insert into metaaccess.snapshots (last_seen, day, run_id, device_id, profile_id)
       select date '${dayAt(i)}' + time '01:00' - (f.d % 1440) * interval '1 minute', date '${dayAt(i)}', ${i + 1}, f.d, f.key
-      from bench.fleet f`));
+      from bench.fleet f`),
+    );
     snapshotMs += s.ms;
     if (dayAt(i + 1).endsWith('-01')) {
       const clock = { now: () => finishedAt(i + 1).getTime(), sleep: systemClock.sleep };
@@ -287,13 +313,17 @@ async function loadYear(client, database, { days, history }) {
     }
     if (i % 30 === 29) {
       const sec = (performance.now() - started) / 1000;
-      log(`  day ${i + 1}/${days}: ${sec.toFixed(0)} s, snapshots ${(snapshotMs / 1000).toFixed(0)} s, `
-        + `profiles${history ? ' + history' : ''} ${(historyMs / 1000).toFixed(0)} s`);
+      log(
+        `  day ${i + 1}/${days}: ${sec.toFixed(0)} s, snapshots ${(snapshotMs / 1000).toFixed(0)} s, `
+          + `profiles${history ? ' + history' : ''} ${(historyMs / 1000).toFixed(0)} s`,
+      );
     }
   }
   await client.query('reset session_replication_role');
   // bench.fleet.key, carried from day to day, against the state computed afresh.
-  const { rows: [{ n: stale }] } = await client.query(`select count(*)::int as n from ${fleetOn(days - 1)} where f.key <> ${fleet.profileKey('c')}`);
+  const {
+    rows: [{ n: stale }],
+  } = await client.query(`select count(*)::int as n from ${fleetOn(days - 1)} where f.key <> ${fleet.profileKey('c')}`);
   if (stale) throw new Error(`${stale} devices' carried profile differs from their state on day ${days - 1}`);
   return { snapshotMs, historyMs, compactMs, kinds, perDay };
 }
@@ -313,7 +343,9 @@ async function writeDeviceState(client, n, i) {
 
 /** device_status_intervals.status_since (added to 0007 while this scenario was written): fill it when the schema has it. */
 async function hasStatusSince(client) {
-  const { rows: [{ has }] } = await client.query(`select exists (select 1 from information_schema.columns
+  const {
+    rows: [{ has }],
+  } = await client.query(`select exists (select 1 from information_schema.columns
     where table_schema = 'metaaccess' and table_name = 'device_status_intervals' and column_name = 'status_since') as has`);
   return has;
 }
@@ -332,9 +364,14 @@ async function lastNight(client, database) {
   const day = dayAt(last);
   await ensureSnapshotPartitions(database.db, day);
   const expected = await predictDay(client, last);
-  const { rows: [{ n: profilesBefore }] } = await client.query('select count(*)::int as n from metaaccess.snapshot_profiles');
-  const vacuumNight = () => client.query(`vacuum metaaccess.snapshots_${day.slice(0, 4)}_${day.slice(5, 7)}, metaaccess.snapshot_profiles, `
-    + `metaaccess.compliance_daily, ${HISTORY_RELATIONS.map((r) => `metaaccess.${r}`).join(', ')}`);
+  const {
+    rows: [{ n: profilesBefore }],
+  } = await client.query('select count(*)::int as n from metaaccess.snapshot_profiles');
+  const vacuumNight = () =>
+    client.query(
+      `vacuum metaaccess.snapshots_${day.slice(0, 4)}_${day.slice(5, 7)}, metaaccess.snapshot_profiles, `
+        + `metaaccess.compliance_daily, ${HISTORY_RELATIONS.map((r) => `metaaccess.${r}`).join(', ')}`,
+    );
   await explainNight(client, { runId, at, day });
   await vacuumNight();
   const nights = [];
@@ -347,7 +384,13 @@ async function lastNight(client, database) {
         const snap = await timed(() => insertRunSnapshots(tx, runId, at, day));
         const daily = await timed(() => upsertComplianceDaily(tx, runId, at, day));
         const history = await timed(() => recordRunHistory(tx, { runId, attempts: [runId], finishedAt: at, day }));
-        Object.assign(night, { snapshotMs: snap.ms, snapshots: snap.value, dailyMs: daily.ms, historyMs: history.ms, history: history.value });
+        Object.assign(night, {
+          snapshotMs: snap.ms,
+          snapshots: snap.value,
+          dailyMs: daily.ms,
+          historyMs: history.ms,
+          history: history.value,
+        });
         if (!commit) throw ROLLBACK;
       });
     } catch (err) {
@@ -357,26 +400,43 @@ async function lastNight(client, database) {
     if (night.snapshots !== DEVICES) throw new Error(`insertRunSnapshots stored ${night.snapshots} of ${DEVICES}`);
     const h = night.history;
     if (h.added !== 0 || h.removed !== 0 || h.changed !== expected.devices) {
-      throw new Error(`recordRunHistory: ${JSON.stringify(h)}; the generator predicts ${expected.devices} changed devices, none added or removed`);
+      throw new Error(
+        `recordRunHistory: ${JSON.stringify(h)}; the generator predicts ${expected.devices} changed devices, none added or removed`,
+      );
     }
     nights.push(night);
-    log(`  night ${rep + 1}/${NIGHTS}${commit ? ' (committed)' : ''}: insertRunSnapshots ${night.snapshotMs.toFixed(0)} ms, `
-      + `upsertComplianceDaily ${night.dailyMs.toFixed(0)} ms, recordRunHistory ${night.historyMs.toFixed(0)} ms (${h.changed} changed), transaction ${night.transactionMs.toFixed(0)} ms`);
+    log(
+      `  night ${rep + 1}/${NIGHTS}${commit ? ' (committed)' : ''}: insertRunSnapshots ${night.snapshotMs.toFixed(0)} ms, `
+        + `upsertComplianceDaily ${night.dailyMs.toFixed(0)} ms, recordRunHistory ${night.historyMs.toFixed(0)} ms (${h.changed} changed), transaction ${night.transactionMs.toFixed(0)} ms`,
+    );
     if (!commit) await vacuumNight();
   }
   // What the product logged for the night, against the generator's prediction.
-  const { rows: logged } = await client.query(`select change, count(*)::int as n from metaaccess.device_changes where run_id = $1 group by change`, [runId]);
+  const { rows: logged } = await client.query(
+    `select change, count(*)::int as n from metaaccess.device_changes where run_id = $1 group by change`,
+    [runId],
+  );
   const got = Object.fromEntries(logged.map((r) => [r.change, r.n]));
   const want = expected.kinds ?? {};
   const kinds = [...new Set([...Object.keys(got), ...Object.keys(want)])].sort();
   const wrong = kinds.filter((k) => got[k] !== want[k]);
   if (wrong.length) throw new Error(`recordRunHistory logged ${JSON.stringify(got)}; the generator predicts ${JSON.stringify(want)}`);
-  const { rows: [iv] } = await client.query(`select count(*) filter (where valid_from = $1)::int as opened, count(*) filter (where valid_to = $1)::int as closed
-    from metaaccess.device_status_intervals`, [at]);
-  if (iv.opened !== expected.moved || iv.closed !== expected.moved) throw new Error(`intervals of the night: ${JSON.stringify(iv)}; predicted ${expected.moved} each`);
-  const { rows: [{ n: profilesAfter }] } = await client.query('select count(*)::int as n from metaaccess.snapshot_profiles');
+  const {
+    rows: [iv],
+  } = await client.query(
+    `select count(*) filter (where valid_from = $1)::int as opened, count(*) filter (where valid_to = $1)::int as closed
+    from metaaccess.device_status_intervals`,
+    [at],
+  );
+  if (iv.opened !== expected.moved || iv.closed !== expected.moved)
+    throw new Error(`intervals of the night: ${JSON.stringify(iv)}; predicted ${expected.moved} each`);
+  const {
+    rows: [{ n: profilesAfter }],
+  } = await client.query('select count(*)::int as n from metaaccess.snapshot_profiles');
   if (profilesAfter - profilesBefore !== expected.new_profiles) {
-    throw new Error(`the product's insert made ${profilesAfter - profilesBefore} new profiles, the generator predicts ${expected.new_profiles}: fingerprints disagree`);
+    throw new Error(
+      `the product's insert made ${profilesAfter - profilesBefore} new profiles, the generator predicts ${expected.new_profiles}: fingerprints disagree`,
+    );
   }
   return { nights, expected };
 }
@@ -392,7 +452,12 @@ async function explainNight(client, { runId, at, day }) {
   await client.query('begin');
   try {
     await client.query("load 'auto_explain'");
-    for (const [name, value] of [['log_min_duration', '0'], ['log_analyze', 'on'], ['log_buffers', 'on'], ['log_level', 'notice']]) {
+    for (const [name, value] of [
+      ['log_min_duration', '0'],
+      ['log_analyze', 'on'],
+      ['log_buffers', 'on'],
+      ['log_level', 'notice'],
+    ]) {
       await client.query(`set local auto_explain.${name} = ${value}`);
     }
     const tx = drizzle(client);
@@ -403,7 +468,9 @@ async function explainNight(client, { runId, at, day }) {
     client.on('notice', onNotice);
     const started = performance.now();
     await recordRunHistory(tx, { runId, attempts: [runId], finishedAt: at, day });
-    log(`recordRunHistory under auto_explain (rolled back): ${(performance.now() - started).toFixed(0)} ms, ${plans.length} statement(s):\n${plans.join('\n')}`);
+    log(
+      `recordRunHistory under auto_explain (rolled back): ${(performance.now() - started).toFixed(0)} ms, ${plans.length} statement(s):\n${plans.join('\n')}`,
+    );
   } catch (err) {
     log(`recordRunHistory's plan not logged: ${err.message}`);
   } finally {
@@ -413,7 +480,9 @@ async function explainNight(client, { runId, at, day }) {
 }
 
 async function storage(client) {
-  const { rows: [s] } = await client.query(`
+  const {
+    rows: [s],
+  } = await client.query(`
     select count(*)::int as partitions, sum(pg_total_relation_size(c.oid))::float8 as total, sum(pg_relation_size(c.oid))::float8 as heap,
       sum(pg_indexes_size(c.oid))::float8 as indexes, pg_total_relation_size('metaaccess.snapshot_profiles')::float8 as profiles,
       (select count(*) from metaaccess.snapshot_profiles)::int as profile_rows,
@@ -426,9 +495,14 @@ async function storage(client) {
 async function historyStorage(client) {
   const out = {};
   for (const rel of HISTORY_RELATIONS) {
-    const { rows: [r] } = await client.query(`
+    const {
+      rows: [r],
+    } = await client.query(
+      `
       select pg_total_relation_size($1::regclass)::float8 as total, pg_relation_size($1::regclass)::float8 as heap,
-        pg_indexes_size($1::regclass)::float8 as indexes, (select count(*) from metaaccess.${rel})::float8 as rows`, [`metaaccess.${rel}`]);
+        pg_indexes_size($1::regclass)::float8 as indexes, (select count(*) from metaaccess.${rel})::float8 as rows`,
+      [`metaaccess.${rel}`],
+    );
     out[rel] = r;
   }
   return out;
@@ -448,8 +522,8 @@ async function latency(client, query, params = () => [], name = undefined) {
   return { ms, rows };
 }
 
-const randomHwid = async (client) => (await client.query(
-  `select hwid from metaaccess.devices where id = $1`, [1 + Math.floor(Math.random() * DEVICES)])).rows[0].hwid;
+const randomHwid = async (client) =>
+  (await client.query(`select hwid from metaaccess.devices where id = $1`, [1 + Math.floor(Math.random() * DEVICES)])).rows[0].hwid;
 
 /** Retention through the product, on a clock set so the cutoff day is `cutoffDay`. */
 async function pruneTo(database, cutoffDay) {
@@ -522,7 +596,9 @@ async function cookbookLatency(client, today) {
   }
   const slowest = results.reduce((a, b) => (median(b.ms) > median(a.ms) ? b : a));
   for (const r of results) {
-    log(`${r === slowest ? 'SLOWEST ' : ''}${r.heading}: median ${median(r.ms).toFixed(2)} ms, ${r.rows} rows; EXPLAIN (ANALYZE, BUFFERS):\n${r.planText.join('\n')}`);
+    log(
+      `${r === slowest ? 'SLOWEST ' : ''}${r.heading}: median ${median(r.ms).toFixed(2)} ms, ${r.rows} rows; EXPLAIN (ANALYZE, BUFFERS):\n${r.planText.join('\n')}`,
+    );
   }
   return { results, slowest };
 }
@@ -530,7 +606,10 @@ async function cookbookLatency(client, today) {
 /** Change rows of the kinds 0007 derives and status intervals of devices 1..m: counts and order-free checksums. */
 async function historyFingerprint(client, m) {
   const since = await hasStatusSince(client);
-  const { rows: [r] } = await client.query(`
+  const {
+    rows: [r],
+  } = await client.query(
+    `
     select (select json_object_agg(change, n order by change) from (
         select change, count(*)::int as n from metaaccess.device_changes where device_id <= $1 and change = any($2::text[]) group by change) z) as kinds,
       (select sum(hashtextextended(concat_ws('|', device_id, run_id, day, changed_at, change, old_value, new_value), 0))::text
@@ -538,7 +617,9 @@ async function historyFingerprint(client, m) {
       (select count(*)::int from metaaccess.device_status_intervals where device_id <= $1) as intervals,
       (select count(*)::int from metaaccess.device_status_intervals where device_id <= $1 and valid_to is null) as open,
       (select sum(hashtextextended(concat_ws('|', device_id, valid_from, valid_to, status, critical_status, exempt, first_run_id, last_run_id${since ? ', status_since' : ''}), 0))::text
-        from metaaccess.device_status_intervals where device_id <= $1) as intervals_hash`, [m, SNAPSHOT_KINDS]);
+        from metaaccess.device_status_intervals where device_id <= $1) as intervals_hash`,
+    [m, SNAPSHOT_KINDS],
+  );
   return r;
 }
 
@@ -569,10 +650,14 @@ async function upgradeCost(n) {
     await seed(client, n);
     const load = await loadYear(client, database, { days: DAYS, history: false });
     await client.query('drop schema bench cascade');
-    await client.query('vacuum (analyze) metaaccess.snapshots, metaaccess.snapshot_profiles, metaaccess.devices, metaaccess.device_os, metaaccess.network_adapters, metaaccess.sync_runs, metaaccess.compliance_daily');
+    await client.query(
+      'vacuum (analyze) metaaccess.snapshots, metaaccess.snapshot_profiles, metaaccess.devices, metaaccess.device_os, metaaccess.network_adapters, metaaccess.sync_runs, metaaccess.compliance_daily',
+    );
     log(`  loaded in ${((load.snapshotMs + load.historyMs) / 1000).toFixed(0)} s; migrating`);
     const migrated = await timed(() => runMigrations(database));
-    const { rows: [applied] } = await client.query(`select count(*)::int as n from metaaccess.__drizzle_migrations`);
+    const {
+      rows: [applied],
+    } = await client.query(`select count(*)::int as n from metaaccess.__drizzle_migrations`);
     const fingerprint = await historyFingerprint(client, n);
     const sizes = await historyStorage(client);
     log(`  runMigrations (0007 backfill) took ${(migrated.ms / 1000).toFixed(1)} s; ${applied.n} migrations recorded`);
@@ -600,10 +685,13 @@ async function main() {
     const load = await loadYear(client, database, { days: DAYS - 1, history: true });
     await writeDeviceState(client, DEVICES, DAYS - 2);
     await client.query(`select setval(pg_get_serial_sequence('metaaccess.snapshot_profiles', 'id'), ${fleet.maxProfileKey + 1})`);
-    log(`loaded in ${(load.snapshotMs / 1000).toFixed(0)} s of snapshots + ${(load.historyMs / 1000).toFixed(0)} s of profiles and history `
-      + `+ compactions ${load.compactMs.map((x) => (x / 1000).toFixed(1)).join('/')} s; change log ${JSON.stringify(load.kinds)}`);
+    log(
+      `loaded in ${(load.snapshotMs / 1000).toFixed(0)} s of snapshots + ${(load.historyMs / 1000).toFixed(0)} s of profiles and history `
+        + `+ compactions ${load.compactMs.map((x) => (x / 1000).toFixed(1)).join('/')} s; change log ${JSON.stringify(load.kinds)}`,
+    );
     // What autovacuum would have done by now (this server runs with it off): visibility map, statistics.
-    const vacuumAll = () => client.query(`vacuum (analyze) metaaccess.snapshots, metaaccess.snapshot_profiles, metaaccess.devices, metaaccess.device_os,
+    const vacuumAll = () =>
+      client.query(`vacuum (analyze) metaaccess.snapshots, metaaccess.snapshot_profiles, metaaccess.devices, metaaccess.device_os,
       metaaccess.network_adapters, metaaccess.sync_runs, metaaccess.compliance_daily, ${HISTORY_RELATIONS.map((r) => `metaaccess.${r}`).join(', ')}`);
     const vac = await timed(vacuumAll);
     log(`vacuum analyze: ${(vac.ms / 1000).toFixed(0)} s`);
@@ -615,11 +703,17 @@ async function main() {
     const hist = await historyStorage(client);
     const deviceDays = DEVICES * DAYS;
     const histTotal = HISTORY_RELATIONS.reduce((sum, r) => sum + hist[r].total, 0);
-    log(`storage: ${size.perRow.toFixed(2)} B per device-snapshot over ${size.rows.toLocaleString('en')} rows in ${size.partitions} partitions; `
-      + `history relations ${(histTotal / deviceDays).toFixed(2)} B per device-day (${HISTORY_RELATIONS.map((r) => `${r} ${(hist[r].total / deviceDays).toFixed(2)}`).join(', ')})`);
+    log(
+      `storage: ${size.perRow.toFixed(2)} B per device-snapshot over ${size.rows.toLocaleString('en')} rows in ${size.partitions} partitions; `
+        + `history relations ${(histTotal / deviceDays).toFixed(2)} B per device-day (${HISTORY_RELATIONS.map((r) => `${r} ${(hist[r].total / deviceDays).toFixed(2)}`).join(', ')})`,
+    );
 
-    const trend = await latency(client, `select day, devices, compliant, non_compliant, in_progress, critical, exempt, active
-      from metaaccess.compliance_daily where day > $1::date - 365 order by day`, () => [dayAt(DAYS - 1)]);
+    const trend = await latency(
+      client,
+      `select day, devices, compliant, non_compliant, in_progress, critical, exempt, active
+      from metaaccess.compliance_daily where day > $1::date - 365 order by day`,
+      () => [dayAt(DAYS - 1)],
+    );
     if (trend.rows !== DAYS) throw new Error(`trend returned ${trend.rows} days`);
     const historySql = 'select * from metaaccess.device_snapshots where hwid = $1 order by captured_at';
     const hwids = [];
@@ -630,17 +724,26 @@ async function main() {
     for (let i = 0; i < REPS + 3; i++) preparedHwids.push(await randomHwid(client));
     const historyPrepared = await latency(client, historySql, () => [preparedHwids.pop()], 'device_history');
     if (historyPrepared.rows !== DAYS) throw new Error(`prepared history returned ${historyPrepared.rows} rows`);
-    const plan = (await client.query(`explain (analyze, costs off, timing off, summary on) ${historySql}`, [await randomHwid(client)])).rows.map((r) => r['QUERY PLAN']);
+    const plan = (
+      await client.query(`explain (analyze, costs off, timing off, summary on) ${historySql}`, [await randomHwid(client)])
+    ).rows.map((r) => r['QUERY PLAN']);
     log(plan.join('\n'));
     const server = { planning: [], execution: [] };
     for (let i = 0; i < 7; i++) {
-      const lines = (await client.query(`explain (analyze, timing off) ${historySql}`, [await randomHwid(client)])).rows.map((r) => r['QUERY PLAN']);
-      for (const [key, label] of [['planning', 'Planning Time'], ['execution', 'Execution Time']]) {
+      const lines = (await client.query(`explain (analyze, timing off) ${historySql}`, [await randomHwid(client)])).rows.map(
+        (r) => r['QUERY PLAN'],
+      );
+      for (const [key, label] of [
+        ['planning', 'Planning Time'],
+        ['execution', 'Execution Time'],
+      ]) {
         server[key].push(Number(/: ([\d.]+) ms/.exec(lines.find((l) => l.startsWith(label)))[1]));
       }
     }
     const seqScans = plan.filter((l) => /Seq Scan on snapshots_/.test(l)).length;
-    const indexScans = plan.filter((l) => /Index Scan.*on snapshots_\d{4}_\d{2}/.test(l) || /Bitmap Index Scan on snapshots_\d{4}_\d{2}_device_id_idx/.test(l)).length;
+    const indexScans = plan.filter(
+      (l) => /Index Scan.*on snapshots_\d{4}_\d{2}/.test(l) || /Bitmap Index Scan on snapshots_\d{4}_\d{2}_device_id_idx/.test(l),
+    ).length;
     const current = await latency(client, 'select * from metaaccess.devices_current');
     if (current.rows !== DEVICES) throw new Error(`devices_current returned ${current.rows} rows`);
 
@@ -654,14 +757,16 @@ async function main() {
     const pruneDay = [];
     for (let i = 1; i <= 3; i++) {
       const r = await pruneTo(database, dayAt(i));
-      if (r.value.deleted !== DEVICES || r.value.droppedPartitions.length || r.value.compactedPartitions.length) throw new Error(`day prune: ${JSON.stringify(r.value)}`);
+      if (r.value.deleted !== DEVICES || r.value.droppedPartitions.length || r.value.compactedPartitions.length)
+        throw new Error(`day prune: ${JSON.stringify(r.value)}`);
       pruneDay.push(r.ms);
     }
     const pruneMonth = [];
     const monthRows = [];
     for (const cutoff of ['2025-02-01', '2025-03-01', '2025-04-01']) {
       const r = await pruneTo(database, cutoff);
-      if (r.value.droppedPartitions.length !== 1 || r.value.compactedPartitions.length) throw new Error(`month prune: ${JSON.stringify(r.value)}`);
+      if (r.value.droppedPartitions.length !== 1 || r.value.compactedPartitions.length)
+        throw new Error(`month prune: ${JSON.stringify(r.value)}`);
       pruneMonth.push(r.ms);
       monthRows.push(r.value.deleted);
     }
@@ -669,60 +774,176 @@ async function main() {
 
     const mb = (x) => `${(x / 2 ** 20).toFixed(0)} MiB`;
     const changeRows = Object.values(load.kinds).reduce((a, b) => a + b, 0);
-    const kindsPerDay = Object.entries(load.kinds).filter(([k]) => k !== 'added').sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k} ${en(v / (DAYS - 2))}`).join(', ');
+    const kindsPerDay = Object.entries(load.kinds)
+      .filter(([k]) => k !== 'added')
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${en(v / (DAYS - 2))}`)
+      .join(', ');
     const nights = night.nights;
     const ratios = nights.map((x) => x.historyMs / x.snapshotMs);
     params = {
-      devices: DEVICES, days: DAYS, rows: size.rows, partitions: size.partitions, states: STATES, profiles: size.profile_rows,
-      statusMoveEvery: '20 days', firstDay: FIRST_DAY, repetitions: REPS, nights: NIGHTS, mode: quick ? 'quick' : 'full',
+      devices: DEVICES,
+      days: DAYS,
+      rows: size.rows,
+      partitions: size.partitions,
+      states: STATES,
+      profiles: size.profile_rows,
+      statusMoveEvery: '20 days',
+      firstDay: FIRST_DAY,
+      repetitions: REPS,
+      nights: NIGHTS,
+      mode: quick ? 'quick' : 'full',
     };
     rows.push(
-      row('storage per device-snapshot (all partitions with indexes + profiles)', [size.perRow], 'B', '≤ 64 B', 64,
+      row(
+        'storage per device-snapshot (all partitions with indexes + profiles)',
+        [size.perRow],
+        'B',
+        '≤ 64 B',
+        64,
         `heap ${round1(size.heap / size.rows)} B + indexes ${round1(size.indexes / size.rows)} B per row + profiles ${round3(size.profiles / size.rows)} B `
-        + `(${size.profile_rows.toLocaleString('en')} profiles); ${mb(size.total + size.profiles)} in all`),
-      row('history relations per device-day (device_status_intervals + device_changes + device_state: tables, indexes, TOAST)', [histTotal / deviceDays], 'B', null, null,
-        HISTORY_RELATIONS.map((r) => `${r} ${round1(hist[r].total / deviceDays)} B (${en(hist[r].rows)} rows, ${round1(hist[r].total / hist[r].rows)} B/row, `
-          + `indexes ${Math.round(100 * hist[r].indexes / hist[r].total)} %)`).join('; ') + `; ${mb(histTotal)} in all`),
-      row('whole history per device-day (snapshots + profiles + the three above)', [size.perRow + histTotal / deviceDays], 'B', null, null,
-        `${round1(size.perRow)} B of snapshots (target ≤ 64 B) + ${round1(histTotal / deviceDays)} B for the change log, intervals and state`),
-      row('change log written per day (generated year)', [changeRows / (DAYS - 1)], 'rows', null, null,
+          + `(${size.profile_rows.toLocaleString('en')} profiles); ${mb(size.total + size.profiles)} in all`,
+      ),
+      row(
+        'history relations per device-day (device_status_intervals + device_changes + device_state: tables, indexes, TOAST)',
+        [histTotal / deviceDays],
+        'B',
+        null,
+        null,
+        HISTORY_RELATIONS.map(
+          (r) =>
+            `${r} ${round1(hist[r].total / deviceDays)} B (${en(hist[r].rows)} rows, ${round1(hist[r].total / hist[r].rows)} B/row, `
+            + `indexes ${Math.round((100 * hist[r].indexes) / hist[r].total)} %)`,
+        ).join('; ') + `; ${mb(histTotal)} in all`,
+      ),
+      row(
+        'whole history per device-day (snapshots + profiles + the three above)',
+        [size.perRow + histTotal / deviceDays],
+        'B',
+        null,
+        null,
+        `${round1(size.perRow)} B of snapshots (target ≤ 64 B) + ${round1(histTotal / deviceDays)} B for the change log, intervals and state`,
+      ),
+      row(
+        'change log written per day (generated year)',
+        [changeRows / (DAYS - 1)],
+        'rows',
+        null,
+        null,
         `${en(changeRows)} rows over ${DAYS - 1} runs (day 0: ${en(load.kinds.added ?? 0)} added); per day: ${kindsPerDay}; `
-        + `devices changed per day median ${en(median(load.perDay.devices))} (${round1(100 * median(load.perDay.devices) / DEVICES)} %); `
-        + `${en(load.perDay.opened)} status intervals`),
-      row('load: daily snapshot inserts in SQL, indexes present', [load.snapshotMs / 1000], 's', null, null,
-        `${DAYS - 1} statements of ${DEVICES.toLocaleString('en')} rows: ${en((DAYS - 1) * DEVICES / (load.snapshotMs / 1000))} rows/s`),
-      row('load: daily profiles + change log + status intervals in SQL', [load.historyMs / 1000], 's', null, null,
-        `${DAYS - 1} statements: new profiles, the day's change rows, intervals closed (UPDATE) and opened`),
-      row('compaction of an ended month (CLUSTER by device, through pruneSnapshots)', load.compactMs, 'ms', null, null,
-        `${load.compactMs.length} months of ${DEVICES.toLocaleString('en')} devices, each rewritten once when the month has ended`),
-      row(`one night's snapshot through insertRunSnapshots (${DEVICES.toLocaleString('en')} devices)`, nights.map((x) => x.snapshotMs), 'ms', null, null,
-        `in the night's transaction; ${NIGHTS} nights, ${NIGHTS - 1} rolled back; ${night.expected.new_profiles} new profiles`),
-      row(`the same night's recordRunHistory (${round1(100 * night.expected.devices / DEVICES)} % of devices changed)`, nights.map((x) => x.historyMs), 'ms', null, null,
-        `${en(night.expected.devices)} devices changed: ${Object.entries(night.expected.kinds ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; `
-        + `${night.expected.moved} intervals closed and opened; exactly what the generator predicts`),
-      row('recordRunHistory ÷ insertRunSnapshots, same night', ratios, '×', null, null,
+          + `devices changed per day median ${en(median(load.perDay.devices))} (${round1((100 * median(load.perDay.devices)) / DEVICES)} %); `
+          + `${en(load.perDay.opened)} status intervals`,
+      ),
+      row(
+        'load: daily snapshot inserts in SQL, indexes present',
+        [load.snapshotMs / 1000],
+        's',
+        null,
+        null,
+        `${DAYS - 1} statements of ${DEVICES.toLocaleString('en')} rows: ${en(((DAYS - 1) * DEVICES) / (load.snapshotMs / 1000))} rows/s`,
+      ),
+      row(
+        'load: daily profiles + change log + status intervals in SQL',
+        [load.historyMs / 1000],
+        's',
+        null,
+        null,
+        `${DAYS - 1} statements: new profiles, the day's change rows, intervals closed (UPDATE) and opened`,
+      ),
+      row(
+        'compaction of an ended month (CLUSTER by device, through pruneSnapshots)',
+        load.compactMs,
+        'ms',
+        null,
+        null,
+        `${load.compactMs.length} months of ${DEVICES.toLocaleString('en')} devices, each rewritten once when the month has ended`,
+      ),
+      row(
+        `one night's snapshot through insertRunSnapshots (${DEVICES.toLocaleString('en')} devices)`,
+        nights.map((x) => x.snapshotMs),
+        'ms',
+        null,
+        null,
+        `in the night's transaction; ${NIGHTS} nights, ${NIGHTS - 1} rolled back; ${night.expected.new_profiles} new profiles`,
+      ),
+      row(
+        `the same night's recordRunHistory (${round1((100 * night.expected.devices) / DEVICES)} % of devices changed)`,
+        nights.map((x) => x.historyMs),
+        'ms',
+        null,
+        null,
+        `${en(night.expected.devices)} devices changed: ${Object.entries(night.expected.kinds ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; ` + `${night.expected.moved} intervals closed and opened; exactly what the generator predicts`,
+      ),
+      row(
+        'recordRunHistory ÷ insertRunSnapshots, same night',
+        ratios,
+        '×',
+        null,
+        null,
         `night i ÷ night i; upsertComplianceDaily ${round1(median(nights.map((x) => x.dailyMs)))} ms; `
-        + `whole transaction ${en(median(nights.map((x) => x.transactionMs)))} ms (median)`),
-      row('prune one day (oldest; batched deletes in its month)', pruneDay, 'ms', null, null,
-        `${DEVICES.toLocaleString('en')} rows each from a compacted month: one pass over its pages, statements of ≤ 1,024 pages and ≤ 10,000 rows`),
-      row('prune one month (whole partition dropped)', pruneMonth, 'ms', null, null,
-        `${monthRows.map((x) => x.toLocaleString('en')).join(' / ')} rows; counted, then DROP TABLE`),
+          + `whole transaction ${en(median(nights.map((x) => x.transactionMs)))} ms (median)`,
+      ),
+      row(
+        'prune one day (oldest; batched deletes in its month)',
+        pruneDay,
+        'ms',
+        null,
+        null,
+        `${DEVICES.toLocaleString('en')} rows each from a compacted month: one pass over its pages, statements of ≤ 1,024 pages and ≤ 10,000 rows`,
+      ),
+      row(
+        'prune one month (whole partition dropped)',
+        pruneMonth,
+        'ms',
+        null,
+        null,
+        `${monthRows.map((x) => x.toLocaleString('en')).join(' / ')} rows; counted, then DROP TABLE`,
+      ),
       row('365-day trend from compliance_daily', trend.ms, 'ms', '≤ 50 ms', 50, `${DAYS} rows`),
-      row('one device\'s full history from the device_snapshots view, by hwid', history.ms, 'ms', '≤ 5 ms', 5,
+      row(
+        "one device's full history from the device_snapshots view, by hwid",
+        history.ms,
+        'ms',
+        '≤ 5 ms',
+        5,
         `${DAYS} rows, a random device each time; plan: ${indexScans} device_id index scans, ${seqScans} sequential scans of partitions `
-        + `(the empty next month); in the server: planning ${round3(median(server.planning))} ms + execution ${round3(median(server.execution))} ms (medians of 7)`),
-      row('the same, as a prepared statement (JDBC and Npgsql prepare a query they repeat)', historyPrepared.ms, 'ms', '≤ 5 ms', 5,
-        'planned once; each execution still reads 365 rows from 13 monthly partitions'),
+          + `(the empty next month); in the server: planning ${round3(median(server.planning))} ms + execution ${round3(median(server.execution))} ms (medians of 7)`,
+      ),
+      row(
+        'the same, as a prepared statement (JDBC and Npgsql prepare a query they repeat)',
+        historyPrepared.ms,
+        'ms',
+        '≤ 5 ms',
+        5,
+        'planned once; each execution still reads 365 rows from 13 monthly partitions',
+      ),
       row('select * from devices_current (all devices)', current.ms, 'ms', null, null, `${DEVICES.toLocaleString('en')} rows fetched`),
     );
     if (book.error) {
-      rows.push({ measure: 'cookbook queries of docs/schema.md', values: [], median: 'not measured', unit: '', target: `≤ ${QUERY_TARGET_MS} ms`, met: null, note: book.error });
+      rows.push({
+        measure: 'cookbook queries of docs/schema.md',
+        values: [],
+        median: 'not measured',
+        unit: '',
+        target: `≤ ${QUERY_TARGET_MS} ms`,
+        met: null,
+        note: book.error,
+      });
     } else {
       for (const r of book.results) {
-        rows.push(row(`cookbook: ${r.heading} (docs/schema.md)`, r.ms, 'ms', `≤ ${QUERY_TARGET_MS} ms`, QUERY_TARGET_MS,
-          `${r.rows.toLocaleString('en')} rows; today = ${dayAt(DAYS - 1)}${r.how.length ? ` (via ${r.how.join(', ')})` : ''}; plan: ${r.plan.text}`
-          + `${r === book.slowest ? ' (the slowest: EXPLAIN (ANALYZE, BUFFERS) in the log)' : ''}`));
+        rows.push(
+          row(
+            `cookbook: ${r.heading} (docs/schema.md)`,
+            r.ms,
+            'ms',
+            `≤ ${QUERY_TARGET_MS} ms`,
+            QUERY_TARGET_MS,
+            `${r.rows.toLocaleString('en')} rows; today = ${dayAt(DAYS - 1)}${r.how.length ? ` (via ${r.how.join(', ')})` : ''}; plan: ${r.plan.text}`
+              + `${r === book.slowest ? ' (the slowest: EXPLAIN (ANALYZE, BUFFERS) in the log)' : ''}`,
+          ),
+        );
       }
     }
     kept = { generated };
@@ -738,21 +959,41 @@ async function main() {
     const up = await upgradeCost(n);
     ups.push(up);
     const same = JSON.stringify(up.fingerprint) === JSON.stringify(kept.generated[k]);
-    if (!same) log(`0007's backfill differs from the generated history: ${JSON.stringify(up.fingerprint)} vs ${JSON.stringify(kept.generated[k])}`);
+    if (!same)
+      log(`0007's backfill differs from the generated history: ${JSON.stringify(up.fingerprint)} vs ${JSON.stringify(kept.generated[k])}`);
     const backfilled = Object.values(up.fingerprint.kinds ?? {}).reduce((a, b) => a + b, 0);
-    rows.push(row(`upgrade: runMigrations 0006 → 0007 on a year of ${n.toLocaleString('en')} devices (the backfill)`, [up.ms / 1000], 's', null, null,
-      `${en(n * DAYS)} snapshots → ${en(backfilled)} change rows and ${en(up.fingerprint.intervals)} status intervals; `
-      + `${same ? 'the backfilled change rows (the kinds it derives) and intervals are the generated ones, row for row (checksums)'
-        : '**differs from the generated history** (see the log)'}`));
+    rows.push(
+      row(
+        `upgrade: runMigrations 0006 → 0007 on a year of ${n.toLocaleString('en')} devices (the backfill)`,
+        [up.ms / 1000],
+        's',
+        null,
+        null,
+        `${en(n * DAYS)} snapshots → ${en(backfilled)} change rows and ${en(up.fingerprint.intervals)} status intervals; `
+          + `${
+            same
+              ? 'the backfilled change rows (the kinds it derives) and intervals are the generated ones, row for row (checksums)'
+              : '**differs from the generated history** (see the log)'
+          }`,
+      ),
+    );
   }
   if (ups.length && ups.at(-1).n < DEVICES && !quick) {
     // T ∝ n^e between the two largest sizes (e = 1 with one), carried on to the whole fleet.
     const [a, b] = ups.length >= 2 ? ups.slice(-2) : [{ n: 0, ms: 0 }, ups[0]];
     const e = ups.length >= 2 ? Math.log(b.ms / a.ms) / Math.log(b.n / a.n) : 1;
-    const at = b.ms / 1000 * (DEVICES / b.n) ** e;
-    rows.push(row(`upgrade at ${DEVICES.toLocaleString('en')} devices × ${DAYS} days (extrapolated, not measured)`, [at], 's', null, null,
-      `from ${b.n.toLocaleString('en')} devices (${round1(b.ms / 1000)} s) with the exponent the two sizes show: time ∝ devices^${round3(e)} `
-      + `(linear would be ${en(b.ms / 1000 * DEVICES / b.n)} s)`));
+    const at = (b.ms / 1000) * (DEVICES / b.n) ** e;
+    rows.push(
+      row(
+        `upgrade at ${DEVICES.toLocaleString('en')} devices × ${DAYS} days (extrapolated, not measured)`,
+        [at],
+        's',
+        null,
+        null,
+        `from ${b.n.toLocaleString('en')} devices (${round1(b.ms / 1000)} s) with the exponent the two sizes show: time ∝ devices^${round3(e)} `
+          + `(linear would be ${en(((b.ms / 1000) * DEVICES) / b.n)} s)`,
+      ),
+    );
   }
   emitResult({ scenario: 'history', title: 'History at scale', params, rows });
 }

@@ -54,13 +54,25 @@ async function pipelineRun(url) {
   const logger = createSilentLogger();
   // Unthrottled: the default limit of 10 (so the default prefetch of 20 pages) over a 10 ms
   // window, which this machine never reaches: the limiter does not make a request wait.
-  const source = createSource({
-    url, credentials: { kind: 'token', accessToken: TOKEN }, rateLimit: 10, rateWindowMs: 10, pageSize: 50,
-    timeoutMs: 30_000, maxRetries: 5,
-  }, { clock: systemClock, logger });
+  const source = createSource(
+    {
+      url,
+      credentials: { kind: 'token', accessToken: TOKEN },
+      rateLimit: 10,
+      rateWindowMs: 10,
+      pageSize: 50,
+      timeoutMs: 30_000,
+      maxRetries: 5,
+    },
+    { clock: systemClock, logger },
+  );
   const started = performance.now();
   const summary = await runSync({
-    database, source, clock: systemClock, logger, trigger: 'bench',
+    database,
+    source,
+    clock: systemClock,
+    logger,
+    trigger: 'bench',
     settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC' },
   });
   const ms = performance.now() - started;
@@ -89,7 +101,13 @@ function toRows(raw) {
     if (!result.ok) throw new Error(`simulator device rejected: ${result.reason}`);
     const { device, os, adapters } = result.value;
     rows.devices.push({
-      ...device, firstSeenAt: NOW, lastSyncedAt: NOW, removedAt: null, firstRunId: RUN_ID, lastRunId: RUN_ID, missedRuns: 0,
+      ...device,
+      firstSeenAt: NOW,
+      lastSyncedAt: NOW,
+      removedAt: null,
+      firstRunId: RUN_ID,
+      lastRunId: RUN_ID,
+      missedRuns: 0,
     });
     if (os) rows.os.push(os);
     rows.adapters.push(...adapters);
@@ -169,7 +187,9 @@ try {
   for (let i = 0; i < RUNS; i++) {
     const { ms, waitMs } = await pipelineRun(sim.url);
     pipelineRates.push(perSecond(DEVICES, ms));
-    log(`  pipeline run ${i + 1}: ${(ms / 1000).toFixed(2)} s, ${round(pipelineRates.at(-1))} devices/s (limiter wait summed over requests: ${waitMs} ms)`);
+    log(
+      `  pipeline run ${i + 1}: ${(ms / 1000).toFixed(2)} s, ${round(pipelineRates.at(-1))} devices/s (limiter wait summed over requests: ${waitMs} ms)`,
+    );
   }
   const raw = await fetchAllDevices(sim.url);
   const rows = toRows(raw);
@@ -198,12 +218,60 @@ const two = (x) => Number(x.toFixed(2));
 emitResult({
   scenario: 'ingest',
   title: 'Ingest cost: devices/s through the whole pipeline vs COPY and row-at-a-time inserts',
-  params: { devices: DEVICES, naiveDevices: NAIVE_DEVICES, runs: RUNS, pageSize: 50, prefetch: 20, simulator: 'child process, static fleet, unthrottled', quick },
+  params: {
+    devices: DEVICES,
+    naiveDevices: NAIVE_DEVICES,
+    runs: RUNS,
+    pageSize: 50,
+    prefetch: 20,
+    simulator: 'child process, static fleet, unthrottled',
+    quick,
+  },
   rows: [
-    { measure: 'pipeline (HTTP → normalize → one transaction per group of pages that arrived together, ≤ 1,000 records)', values: pipelineRates.map(round), median: round(pipelineMedian), unit: 'devices/s', target: null, met: null, note: 'runSync into a fresh database; snapshot and daily aggregate included' },
-    { measure: 'COPY of the same normalized rows', values: copyRates.map(round), median: round(copyMedian), unit: 'devices/s', target: null, met: null, note: 'devices, device_os, network_adapters in one transaction; CSV serialization timed, normalization not' },
-    { measure: 'naive: one drizzle insert per row', values: naiveRates.map(round), median: round(naiveMedian), unit: 'devices/s', target: null, met: null, note: `first ${NAIVE_DEVICES} devices, every statement its own autocommit` },
-    { measure: 'pipeline ÷ COPY', values: vsCopy.map(two), median: two(pipelineMedian / copyMedian), unit: '×', target: '≥ 0.5× COPY', met: pipelineMedian / copyMedian >= 0.5, note: 'median: ratio of the medians; values: run i ÷ run i' },
-    { measure: 'pipeline ÷ naive', values: vsNaive.map(two), median: two(pipelineMedian / naiveMedian), unit: '×', target: null, met: null, note: 'median: ratio of the medians; values: run i ÷ run i' },
+    {
+      measure: 'pipeline (HTTP → normalize → one transaction per group of pages that arrived together, ≤ 1,000 records)',
+      values: pipelineRates.map(round),
+      median: round(pipelineMedian),
+      unit: 'devices/s',
+      target: null,
+      met: null,
+      note: 'runSync into a fresh database; snapshot and daily aggregate included',
+    },
+    {
+      measure: 'COPY of the same normalized rows',
+      values: copyRates.map(round),
+      median: round(copyMedian),
+      unit: 'devices/s',
+      target: null,
+      met: null,
+      note: 'devices, device_os, network_adapters in one transaction; CSV serialization timed, normalization not',
+    },
+    {
+      measure: 'naive: one drizzle insert per row',
+      values: naiveRates.map(round),
+      median: round(naiveMedian),
+      unit: 'devices/s',
+      target: null,
+      met: null,
+      note: `first ${NAIVE_DEVICES} devices, every statement its own autocommit`,
+    },
+    {
+      measure: 'pipeline ÷ COPY',
+      values: vsCopy.map(two),
+      median: two(pipelineMedian / copyMedian),
+      unit: '×',
+      target: '≥ 0.5× COPY',
+      met: pipelineMedian / copyMedian >= 0.5,
+      note: 'median: ratio of the medians; values: run i ÷ run i',
+    },
+    {
+      measure: 'pipeline ÷ naive',
+      values: vsNaive.map(two),
+      median: two(pipelineMedian / naiveMedian),
+      unit: '×',
+      target: null,
+      met: null,
+      note: 'median: ratio of the medians; values: run i ÷ run i',
+    },
   ],
 });

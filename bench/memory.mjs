@@ -27,9 +27,14 @@ const CHILD = fileURLToPath(new URL('./lib/syncChild.mjs', import.meta.url));
 
 function runChild(args, nodeFlags) {
   return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [JSON.stringify(args)], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(CHILD, [JSON.stringify(args)], {
+      execArgv: ['--expose-gc', ...nodeFlags],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let report;
-    child.once('message', (m) => { report = m; });
+    child.once('message', (m) => {
+      report = m;
+    });
     child.once('error', reject);
     child.once('exit', (code) => (report ? resolve(report) : reject(new Error(`sync child exited (${code}) without a report`))));
   });
@@ -52,9 +57,14 @@ async function measure(devices, nodeFlags = PRODUCT_NODE_FLAGS) {
 
 const fmt = (n) => n.toLocaleString('en-US');
 const mb = (x) => Math.round(x * 10) / 10;
-const describe = (devices, r, how) => log(`  ${fmt(devices)} devices (${how}): ${(r.ms / 1000).toFixed(1)} s (${Math.round(devices / (r.ms / 1000))} devices/s); peak RSS ${mb(r.maxRssMb)} MB `
-  + `(before the run ${mb(r.baselineRssMb)} MB); heap peak ${mb(r.peakHeapMb)} MB, after the run and a GC ${mb(r.heapAfterGcMb)} MB (before ${mb(r.baselineHeapMb)} MB); external after ${mb(r.externalAfterGcMb)} MB`);
-log(`memory: peak RSS of one sync at ${SIZES.map(fmt).join(', ')} devices, run as the image runs it (${PRODUCT_NODE_FLAGS.join(' ')})${quick ? ' (quick)' : ''}`);
+const describe = (devices, r, how) =>
+  log(
+    `  ${fmt(devices)} devices (${how}): ${(r.ms / 1000).toFixed(1)} s (${Math.round(devices / (r.ms / 1000))} devices/s); peak RSS ${mb(r.maxRssMb)} MB `
+      + `(before the run ${mb(r.baselineRssMb)} MB); heap peak ${mb(r.peakHeapMb)} MB, after the run and a GC ${mb(r.heapAfterGcMb)} MB (before ${mb(r.baselineHeapMb)} MB); external after ${mb(r.externalAfterGcMb)} MB`,
+  );
+log(
+  `memory: peak RSS of one sync at ${SIZES.map(fmt).join(', ')} devices, run as the image runs it (${PRODUCT_NODE_FLAGS.join(' ')})${quick ? ' (quick)' : ''}`,
+);
 const reports = [];
 for (const devices of SIZES) {
   const r = await measure(devices);
@@ -69,26 +79,50 @@ const last = reports.at(-1);
 emitResult({
   scenario: 'memory',
   title: 'Memory: peak RSS of one sync process by account size',
-  params: { sizes: SIZES, runsPerSize: 1, pageSize: 50, nodeFlags: PRODUCT_NODE_FLAGS.join(' '), simulator: 'child process, static fleet, unthrottled', quick },
+  params: {
+    sizes: SIZES,
+    runsPerSize: 1,
+    pageSize: 50,
+    nodeFlags: PRODUCT_NODE_FLAGS.join(' '),
+    simulator: 'child process, static fleet, unthrottled',
+    quick,
+  },
   rows: [
     ...reports.map((r) => ({
-      measure: `peak RSS, ${fmt(r.devices)} devices`, values: [mb(r.maxRssMb)], median: mb(r.maxRssMb), unit: 'MB',
-      target: `< ${LIMIT_MB} MB`, met: r.maxRssMb < LIMIT_MB,
+      measure: `peak RSS, ${fmt(r.devices)} devices`,
+      values: [mb(r.maxRssMb)],
+      median: mb(r.maxRssMb),
+      unit: 'MB',
+      target: `< ${LIMIT_MB} MB`,
+      met: r.maxRssMb < LIMIT_MB,
       note: `process.resourceUsage().maxRSS of the sync process; ${mb(r.baselineRssMb)} MB before the run; heap ${mb(r.baselineHeapMb)} → ${mb(r.heapAfterGcMb)} MB retained after it`,
     })),
     {
-      measure: `peak RSS, ${fmt(DEFAULTS_SIZE)} devices, Node's default heap policy (no ${PRODUCT_NODE_FLAGS.join(' ')})`, values: [mb(defaults.maxRssMb)],
-      median: mb(defaults.maxRssMb), unit: 'MB', target: null, met: null,
+      measure: `peak RSS, ${fmt(DEFAULTS_SIZE)} devices, Node's default heap policy (no ${PRODUCT_NODE_FLAGS.join(' ')})`,
+      values: [mb(defaults.maxRssMb)],
+      median: mb(defaults.maxRssMb),
+      unit: 'MB',
+      target: null,
+      met: null,
       note: `heap peak ${mb(defaults.peakHeapMb)} MB against ${mb(reports.find((r) => r.devices === DEFAULTS_SIZE)?.peakHeapMb ?? Number.NaN)} MB with the flag; ${Math.round(DEFAULTS_SIZE / (defaults.ms / 1000))} devices/s`,
     },
     {
-      measure: `peak RSS growth, ${fmt(first.devices)} → ${fmt(last.devices)} devices`, values: [mb(last.maxRssMb - first.maxRssMb)],
-      median: mb(last.maxRssMb - first.maxRssMb), unit: 'MB', target: 'flat', met: null,
+      measure: `peak RSS growth, ${fmt(first.devices)} → ${fmt(last.devices)} devices`,
+      values: [mb(last.maxRssMb - first.maxRssMb)],
+      median: mb(last.maxRssMb - first.maxRssMb),
+      unit: 'MB',
+      target: 'flat',
+      met: null,
       note: `after the run and a GC: heap +${mb(last.heapAfterGcMb - first.heapAfterGcMb)} MB, external +${mb(last.externalAfterGcMb - first.externalAfterGcMb)} MB (the run's table of seen hwids)`,
     },
     ...reports.map((r) => ({
-      measure: `duration, ${fmt(r.devices)} devices`, values: [Math.round(r.ms / 100) / 10], median: Math.round(r.ms / 100) / 10, unit: 's',
-      target: null, met: null, note: `${Math.round(r.devices / (r.ms / 1000))} devices/s`,
+      measure: `duration, ${fmt(r.devices)} devices`,
+      values: [Math.round(r.ms / 100) / 10],
+      median: Math.round(r.ms / 100) / 10,
+      unit: 's',
+      target: null,
+      met: null,
+      note: `${Math.round(r.devices / (r.ms / 1000))} devices/s`,
     })),
   ],
 });

@@ -23,8 +23,12 @@ const RUNS = quick ? 1 : 3;
 // Three syncs at a time, starts staggered: nine at once, all bursting on the same window
 // boundaries, starve the simulator processes of CPU and skew their arrival clocks by > 100 ms.
 const STAGGER_MS = 700;
-const LATENCIES = [[0, 0], [300, 100], [1500, 500]];
-const STRATEGIES_ARG = (process.argv.find((a) => a.startsWith('--strategies='))?.split('=')[1] ?? 'ours,fixed-window,naive');
+const LATENCIES = [
+  [0, 0],
+  [300, 100],
+  [1500, 500],
+];
+const STRATEGIES_ARG = process.argv.find((a) => a.startsWith('--strategies='))?.split('=')[1] ?? 'ours,fixed-window,naive';
 const STRATEGIES = STRATEGIES_ARG.split(',');
 // Our syncs three at a time; the baselines alone (latency-bound) six at a time.
 const PARALLEL = STRATEGIES.includes('ours') ? 3 : 6;
@@ -67,18 +71,29 @@ function minimalMs(latencyMs, jitterMs) {
 const meanLatencyMinimalMs = (latencyMs) => idealEndMs(() => latencyMs);
 
 function runChild(job, index) {
-  const params = { ...job, limit: LIMIT, windowMs: WINDOW_MS, pages: PAGES, db: `bench_rate_${STRATEGIES.join('_').replace(/-/g, '')}_${index}` };
+  const params = {
+    ...job,
+    limit: LIMIT,
+    windowMs: WINDOW_MS,
+    pages: PAGES,
+    db: `bench_rate_${STRATEGIES.join('_').replace(/-/g, '')}_${index}`,
+  };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`${job.strategy} at ${job.latencyMs} ms exited with ${code}`));
       const result = JSON.parse(out.trim().split('\n').at(-1));
-      if (result.status !== 'succeeded') return reject(new Error(`${job.strategy} at ${job.latencyMs} ms: ${result.status} ${result.error}`));
+      if (result.status !== 'succeeded')
+        return reject(new Error(`${job.strategy} at ${job.latencyMs} ms: ${result.status} ${result.error}`));
       const ratio = result.wallMs / minimalMs(job.latencyMs, job.jitterMs);
-      log(`  ${job.strategy.padEnd(12)} latency ${String(job.latencyMs).padStart(4)}±${job.jitterMs} ms: ${(result.wallMs / 1000).toFixed(2)} s = ${ratio.toFixed(3)}× the minimum, ${result.rateLimited} × 429, ${result.requests} requests`);
+      log(
+        `  ${job.strategy.padEnd(12)} latency ${String(job.latencyMs).padStart(4)}±${job.jitterMs} ms: ${(result.wallMs / 1000).toFixed(2)} s = ${ratio.toFixed(3)}× the minimum, ${result.rateLimited} × 429, ${result.requests} requests`,
+      );
       for (const line of result.explained ?? []) log(`    429: ${line}`);
       resolve({ ...result, ratio });
     });
@@ -126,16 +141,21 @@ for (const [latencyMs, jitterMs] of LATENCIES) {
       unit: '×',
       target: strategy === 'ours' ? '≤ 1.02×, 0 × 429' : null,
       met: strategy === 'ours' ? ok : null,
-      note: `${limited} × 429; ${median(mine.map((r) => r.requests))} requests (the minimum's ${REQUESTS}); minimum ${(minimalMs(latencyMs, jitterMs) / 1000).toFixed(2)} s `
+      note:
+        `${limited} × 429; ${median(mine.map((r) => r.requests))} requests (the minimum's ${REQUESTS}); minimum ${(minimalMs(latencyMs, jitterMs) / 1000).toFixed(2)} s `
         + `(with every answer at the mean latency: ${(meanLatencyMinimalMs(latencyMs) / 1000).toFixed(2)} s, `
         + `${(median(mine.map((r) => r.wallMs)) / meanLatencyMinimalMs(latencyMs)).toFixed(3)}×); ${mine.map((r) => (r.wallMs / 1000).toFixed(1)).join(' / ')} s`
-        + mine.flatMap((r) => r.explained ?? []).map((line) => `; 429: ${line}`).join(''),
+        + mine
+          .flatMap((r) => r.explained ?? [])
+          .map((line) => `; 429: ${line}`)
+          .join(''),
     });
   }
 }
 log(`rate budget done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 emitResult({
-  scenario: 'rate', title: 'Rate-budget efficiency',
+  scenario: 'rate',
+  title: 'Rate-budget efficiency',
   params: { limit: LIMIT, windowMs: WINDOW_MS, pages: PAGES, runs: RUNS, parallel: PARALLEL, quick },
   rows,
 });

@@ -23,11 +23,22 @@ const LATENCY = { latencyMs: 20, jitterMs: 10 };
 const KILL_AT = [0.5, 0.95];
 const DB = 'bench_resume';
 
-const fail = (what, r) => new Error(`${what}: ${r.summary?.status ?? `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}`} ${r.summary?.error ?? r.stderr.slice(-500)}`);
+const fail = (what, r) =>
+  new Error(
+    `${what}: ${r.summary?.status ?? `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}`} ${r.summary?.error ?? r.stderr.slice(-500)}`,
+  );
 
-log(`resume: ${DEVICES.toLocaleString('en-US')} devices (${PAGES} pages), SIGKILL at ${KILL_AT.map((f) => `${f * 100} %`).join(' and ')}, window ${LIMIT} / ${WINDOW_MS} ms${quick ? ' (quick)' : ''}`);
+log(
+  `resume: ${DEVICES.toLocaleString('en-US')} devices (${PAGES} pages), SIGKILL at ${KILL_AT.map((f) => `${f * 100} %`).join(' and ')}, window ${LIMIT} / ${WINDOW_MS} ms${quick ? ' (quick)' : ''}`,
+);
 const started = performance.now();
-const sim = await startSimulator({ devices: DEVICES, seed: 62, staticFleet: true, rateLimit: { limit: LIMIT, windowMs: WINDOW_MS }, ...LATENCY });
+const sim = await startSimulator({
+  devices: DEVICES,
+  seed: 62,
+  staticFleet: true,
+  rateLimit: { limit: LIMIT, windowMs: WINDOW_MS },
+  ...LATENCY,
+});
 const dbUrl = await createDatabase(DB);
 const env = syncEnv({ dbUrl, url: sim.url, limit: LIMIT, windowMs: WINDOW_MS });
 const rows = [];
@@ -72,25 +83,40 @@ try {
     const limited = before.status(429) + after.status(429);
     const r = restart.summary;
     const complete = r.resumedFrom !== null && r.devicesSeen === DEVICES && r.devicesRemoved === 0;
-    log(`  killed at page ${killPage}: ${before.requests} requests; restart resumed run ${r.resumedFrom} from page ${r.resumePage}: ${after.requests} requests; `
-      + `${total} in all = ${ratio.toFixed(4)}×, ${limited} × 429${restart.lockRefusals ? `; lock refused ${restart.lockRefusals}×` : ''}`);
+    log(
+      `  killed at page ${killPage}: ${before.requests} requests; restart resumed run ${r.resumedFrom} from page ${r.resumePage}: ${after.requests} requests; `
+        + `${total} in all = ${ratio.toFixed(4)}×, ${limited} × 429${restart.lockRefusals ? `; lock refused ${restart.lockRefusals}×` : ''}`,
+    );
     rows.push({
       measure: `SIGKILL at ${fraction * 100} % (page ${killPage} of ${PAGES}), restarted at once: total requests ÷ an uninterrupted run`,
-      values: [Number(ratio.toFixed(4))], median: Number(ratio.toFixed(4)), unit: '×', target: '≤ 1.05×', met: ratio <= 1.05 && complete,
-      note: `${before.requests} before the kill + ${after.requests} after (resumed from page ${r.resumePage}: ${PAGES - r.resumePage + 1} pages + 1) = ${total}, against ${reference.requests} `
+      values: [Number(ratio.toFixed(4))],
+      median: Number(ratio.toFixed(4)),
+      unit: '×',
+      target: '≤ 1.05×',
+      met: ratio <= 1.05 && complete,
+      note:
+        `${before.requests} before the kill + ${after.requests} after (resumed from page ${r.resumePage}: ${PAGES - r.resumePage + 1} pages + 1) = ${total}, against ${reference.requests} `
         + `(${reference.status(429)} × 429 among them; ${(total / (PAGES + 1)).toFixed(4)}× the ${PAGES + 1} an ideal run needs); `
         + `devices seen ${r.devicesSeen.toLocaleString('en-US')}, removed ${r.devicesRemoved}`,
     });
     rows.push({
       measure: `SIGKILL at ${fraction * 100} %: 429s (killed run + restart)`,
-      values: [limited], median: limited, unit: '× 429', target: '0', met: limited === 0,
+      values: [limited],
+      median: limited,
+      unit: '× 429',
+      target: '0',
+      met: limited === 0,
       note: `${before.status(429)} + ${after.status(429)}; busiest window of the whole session ${sim.maxInWindow()} of ${LIMIT}${restart.lockRefusals ? `; the restart found the lock still held ${restart.lockRefusals}× (retried after 50 ms)` : ''}`,
     });
   }
   const lag = loop.read();
   rows.push({
-    measure: 'the simulator\'s event-loop delay over the scenario (it counts an arrival when it handles the request)',
-    values: [Number(lag.maxMs.toFixed(1))], median: Number(lag.maxMs.toFixed(1)), unit: 'ms (max)', target: null, met: null,
+    measure: "the simulator's event-loop delay over the scenario (it counts an arrival when it handles the request)",
+    values: [Number(lag.maxMs.toFixed(1))],
+    median: Number(lag.maxMs.toFixed(1)),
+    unit: 'ms (max)',
+    target: null,
+    met: null,
     note: `p99 ${lag.p99Ms.toFixed(1)} ms; the limiter's margin is 20 ms a window here (1 % of the window, at least 20 ms)`,
   });
 } finally {
@@ -100,7 +126,17 @@ try {
 }
 log(`resume done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 emitResult({
-  scenario: 'resume', title: 'Crash and resume: requests ÷ an uninterrupted run, and 429s',
-  params: { devices: DEVICES, pages: PAGES, limit: LIMIT, windowMs: WINDOW_MS, latency: `${LATENCY.latencyMs} ± ${LATENCY.jitterMs} ms`, killAt: KILL_AT.map((f) => `${f * 100} %`).join(' and '), sync: 'built CLI', quick },
+  scenario: 'resume',
+  title: 'Crash and resume: requests ÷ an uninterrupted run, and 429s',
+  params: {
+    devices: DEVICES,
+    pages: PAGES,
+    limit: LIMIT,
+    windowMs: WINDOW_MS,
+    latency: `${LATENCY.latencyMs} ± ${LATENCY.jitterMs} ms`,
+    killAt: KILL_AT.map((f) => `${f * 100} %`).join(' and '),
+    sync: 'built CLI',
+    quick,
+  },
   rows,
 });

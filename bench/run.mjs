@@ -9,16 +9,23 @@ import { fileURLToPath } from 'node:url';
 import { isQuick, log, machine } from './lib/common.mjs';
 
 const quick = isQuick();
-const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.split('=')[1]
+  ?.split(',');
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const BENCHMARKS = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
 function runScenario(file, args = []) {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', here(file), ...(quick ? ['--quick'] : []), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', here(file), ...(quick ? ['--quick'] : []), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
       const line = out.trim().split('\n').at(-1);
@@ -67,9 +74,13 @@ if (!quick && !only && failed.length === 0) {
 }
 // Exit status: a scenario that crashed (or printed no result) fails the suite, and CI with it; a
 // missed target does not (figures on a shared machine are noise), it is listed on its own line.
-const missed = results.flatMap((r) => (r.rows ?? []).filter((row) => row.met === false).map((row) => `${r.scenario ?? r.file}: ${row.measure}`));
+const missed = results.flatMap((r) =>
+  (r.rows ?? []).filter((row) => row.met === false).map((row) => `${r.scenario ?? r.file}: ${row.measure}`),
+);
 if (missed.length) log(`missed targets (reported, not a failure): ${missed.join('; ')}`);
-log(`bench ${quick ? '--quick ' : ''}finished in ${totalSeconds.toFixed(0)} s${failed.length ? `; FAILED (crashed): ${failed.join(', ')}` : ''}`);
+log(
+  `bench ${quick ? '--quick ' : ''}finished in ${totalSeconds.toFixed(0)} s${failed.length ? `; FAILED (crashed): ${failed.join(', ')}` : ''}`,
+);
 process.exitCode = failed.length ? 1 : 0;
 
 /** The scenario's last stdout line as its result, or undefined when it is not the JSON emitResult writes. */
@@ -99,11 +110,20 @@ function render(list, seconds) {
       lines.push(`### ${r.file}: did not complete`, '');
       continue;
     }
-    lines.push(`### ${r.title}`, '', `Parameters: ${Object.entries(r.params ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.seconds.toFixed(0)} s.`, '');
+    lines.push(
+      `### ${r.title}`,
+      '',
+      `Parameters: ${Object.entries(r.params ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; ${r.seconds.toFixed(0)} s.`,
+      '',
+    );
     lines.push('| measure | runs | median | target | met | notes |', '|---|---|---|---|---|---|');
     for (const row of r.rows) {
       const met = row.met === true ? 'yes' : row.met === false ? '**no**' : '—';
-      lines.push(`| ${row.measure} | ${row.values.map(fmt).join(' / ')} | **${fmt(row.median)} ${row.unit}** | ${row.target ?? '—'} | ${met} | ${row.note ?? ''} |`);
+      lines.push(
+        `| ${row.measure} | ${row.values.map(fmt).join(' / ')} | **${fmt(row.median)} ${row.unit}** | ${row.target ?? '—'} | ${met} | ${row.note ?? ''} |`,
+      );
     }
     lines.push('');
   }

@@ -11,7 +11,17 @@ import { simulateCommand } from './cli/simulateCommand.ts';
 import { syncCommand } from './cli/syncCommand.ts';
 
 process.exitCode = await main(process.argv.slice(2), {
-  commands: [migrateCommand, syncCommand, scheduleCommand, checkCommand, runsCommand, reportCommand, pruneCommand, demoCommand, simulateCommand],
+  commands: [
+    migrateCommand,
+    syncCommand,
+    scheduleCommand,
+    checkCommand,
+    runsCommand,
+    reportCommand,
+    pruneCommand,
+    demoCommand,
+    simulateCommand,
+  ],
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,

@@ -59,7 +59,12 @@ describe('check', () => {
       expect(text).not.toContain(DB_PASSWORD);
     }
     const json = JSON.parse((await runCli(['check', '--json'], env)).stdout) as unknown;
-    expect(json).toMatchObject({ ok: true, exitCode: 0, api: { ok: true, httpStatus: 200, requests: 1 }, database: { ok: true, runInProgress: false } });
+    expect(json).toMatchObject({
+      ok: true,
+      exitCode: 0,
+      api: { ok: true, httpStatus: 200, requests: 1 },
+      database: { ok: true, runInProgress: false },
+    });
     expect(JSON.stringify(json)).not.toContain(TEST_TOKEN);
   });
 
@@ -68,9 +73,16 @@ describe('check', () => {
     const dir = mkdtempSync(join(tmpdir(), 'metaaccess-check-'));
     const secretFile = join(dir, 'secret');
     writeFileSync(secretFile, `${TEST_CLIENT.clientSecret}\n`);
-    const result = await runCli(['check'], {
-      METAACCESS_URL: sim.url, METAACCESS_CLIENT_ID: TEST_CLIENT.clientId, METAACCESS_CLIENT_SECRET_FILE: secretFile, PGLITE_DIR: join(dir, 'db'),
-    }, { cwd: dir });
+    const result = await runCli(
+      ['check'],
+      {
+        METAACCESS_URL: sim.url,
+        METAACCESS_CLIENT_ID: TEST_CLIENT.clientId,
+        METAACCESS_CLIENT_SECRET_FILE: secretFile,
+        PGLITE_DIR: join(dir, 'db'),
+      },
+      { cwd: dir },
+    );
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^ {2}METAACCESS_CLIENT_SECRET +set +\[via METAACCESS_CLIENT_SECRET_FILE, environment\]$/m);
     expect(result.stdout).toContain('client credentials and token accepted');
@@ -83,7 +95,10 @@ describe('check', () => {
     const dir = mkdtempSync(join(tmpdir(), 'metaaccess-check-'));
     const cases: [Record<string, string>, RegExp][] = [
       [{ METAACCESS_URL: 'http://127.0.0.1:1' }, /connection refused.*http:\/\/127\.0\.0\.1:1 unreachable \(ECONNREFUSED\)/],
-      [{ METAACCESS_URL: 'http://metaaccess.invalid', METAACCESS_ALLOW_INSECURE: 'true' }, /DNS: the host name does not resolve.*http:\/\/metaaccess\.invalid unreachable \((ENOTFOUND|EAI_AGAIN)\)/],
+      [
+        { METAACCESS_URL: 'http://metaaccess.invalid', METAACCESS_ALLOW_INSECURE: 'true' },
+        /DNS: the host name does not resolve.*http:\/\/metaaccess\.invalid unreachable \((ENOTFOUND|EAI_AGAIN)\)/,
+      ],
     ];
     for (const [env, cause] of cases) {
       const started = performance.now();
@@ -123,9 +138,15 @@ describe('check', () => {
 
   it('a wrong database port: exit 1 with the cause on one line, and no password', async () => {
     const sim = await simulator();
-    const result = await runCli(['check'], { DATABASE_URL: `postgres://postgres:${DB_PASSWORD}@127.0.0.1:1/none`, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN });
+    const result = await runCli(['check'], {
+      DATABASE_URL: `postgres://postgres:${DB_PASSWORD}@127.0.0.1:1/none`,
+      METAACCESS_URL: sim.url,
+      METAACCESS_ACCESS_TOKEN: TEST_TOKEN,
+    });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^ {2}FAILED: cannot connect to DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:1\/none: .*ECONNREFUSED/m);
+    expect(result.stdout).toMatch(
+      /^ {2}FAILED: cannot connect to DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:1\/none: .*ECONNREFUSED/m,
+    );
     expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
   });
 
@@ -157,15 +178,31 @@ describe('check', () => {
 
   it('bad configuration: exit 2 listing every problem, nothing tried', async () => {
     const sim = await simulator();
-    const result = await runCli(['check'], { METAACCESS_URL: sim.url, METAACCESS_PAGE_SIZE: '51', SYNC_CRON: '61 * * * *', SYNC_ON_START: 'yes' });
+    const result = await runCli(['check'], {
+      METAACCESS_URL: sim.url,
+      METAACCESS_PAGE_SIZE: '51',
+      SYNC_CRON: '61 * * * *',
+      SYNC_ON_START: 'yes',
+    });
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/^configuration: FAILED \(4 problems\)$/m);
-    for (const line of [/^ {2}METAACCESS_ACCESS_TOKEN: no credentials/m, /^ {2}METAACCESS_PAGE_SIZE: 51 is outside 1\.\.50$/m,
-      /^ {2}SYNC_CRON: "61 \* \* \* \*": minute 61 is outside 0-59$/m, /^ {2}SYNC_ON_START: "yes" is not true or false/m]) {
+    for (const line of [
+      /^ {2}METAACCESS_ACCESS_TOKEN: no credentials/m,
+      /^ {2}METAACCESS_PAGE_SIZE: 51 is outside 1\.\.50$/m,
+      /^ {2}SYNC_CRON: "61 \* \* \* \*": minute 61 is outside 0-59$/m,
+      /^ {2}SYNC_ON_START: "yes" is not true or false/m,
+    ]) {
       expect(result.stdout).toMatch(line);
     }
-    const json = JSON.parse((await runCli(['check', '--json'], { METAACCESS_URL: sim.url, METAACCESS_PAGE_SIZE: '0', METAACCESS_ACCESS_TOKEN: TEST_TOKEN })).stdout) as unknown;
-    expect(json).toEqual({ ok: false, exitCode: 2, configuration: { ok: false, problems: [{ variable: 'METAACCESS_PAGE_SIZE', message: 'METAACCESS_PAGE_SIZE: 0 is outside 1..50' }] } });
+    const json = JSON.parse(
+      (await runCli(['check', '--json'], { METAACCESS_URL: sim.url, METAACCESS_PAGE_SIZE: '0', METAACCESS_ACCESS_TOKEN: TEST_TOKEN }))
+        .stdout,
+    ) as unknown;
+    expect(json).toEqual({
+      ok: false,
+      exitCode: 2,
+      configuration: { ok: false, problems: [{ variable: 'METAACCESS_PAGE_SIZE', message: 'METAACCESS_PAGE_SIZE: 0 is outside 1..50' }] },
+    });
     expect(sim.stats().requests).toBe(0);
   });
 

@@ -22,7 +22,13 @@ async function setUp(devices: number) {
   const database = await createTestDatabase();
   tdb = database;
   cleanUp(() => database.drop());
-  return { DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '100', METAACCESS_RATE_WINDOW_MS: '1000' };
+  return {
+    DATABASE_URL: tdb.url,
+    METAACCESS_URL: sim.url,
+    METAACCESS_ACCESS_TOKEN: TEST_TOKEN,
+    METAACCESS_RATE_LIMIT: '100',
+    METAACCESS_RATE_WINDOW_MS: '1000',
+  };
 }
 
 describe('CLI', () => {
@@ -61,15 +67,20 @@ describe('CLI', () => {
   it('sync: a garbage page fails the run with exit 1, and the token appears nowhere', async () => {
     const env = await setUp(300);
     expect((await runCli(['sync'], env)).code).toBe(0);
-    sim!.injectFault({ match: { path: 'devices', page: 2 }, kind: 'garbage', body: `{"error":"boom","echo":"access_token=${TEST_TOKEN}"}` });
+    sim!.injectFault({
+      match: { path: 'devices', page: 2 },
+      kind: 'garbage',
+      body: `{"error":"boom","echo":"access_token=${TEST_TOKEN}"}`,
+    });
     const failed = await runCli(['sync', '--json'], { ...env, LOG_LEVEL: 'debug' });
     expect(failed.code).toBe(1);
     const summary = JSON.parse(failed.stdout);
     expect(summary).toMatchObject({ status: 'failed', errorCode: 'API_BAD_BODY', devicesRemoved: 0 });
-    const stored = (await queryRows(tdb!.database.db, sql`select * from metaaccess.sync_runs`));
-    const rejected = (await queryRows(tdb!.database.db, sql`select * from metaaccess.rejected_records`));
-    for (const text of [failed.stdout, failed.stderr, JSON.stringify(stored), JSON.stringify(rejected)]) expect(text).not.toContain(TEST_TOKEN);
-    const removed = (await queryRows(tdb!.database.db, sql`select count(*)::int as n from metaaccess.devices where removed_at is not null`));
+    const stored = await queryRows(tdb!.database.db, sql`select * from metaaccess.sync_runs`);
+    const rejected = await queryRows(tdb!.database.db, sql`select * from metaaccess.rejected_records`);
+    for (const text of [failed.stdout, failed.stderr, JSON.stringify(stored), JSON.stringify(rejected)])
+      expect(text).not.toContain(TEST_TOKEN);
+    const removed = await queryRows(tdb!.database.db, sql`select count(*)::int as n from metaaccess.devices where removed_at is not null`);
     expect(removed[0]).toEqual({ n: 0 });
   });
 
@@ -83,7 +94,9 @@ describe('CLI', () => {
     const several = await runCli(['sync', '--json'], { ...env, METAACCESS_PAGE_SIZE: '51', SYNC_TIMEZONE: 'Mars/Olympus' });
     expect(several.code).toBe(2);
     expect(several.stderr.trim().split('\n')).toEqual([
-      'metaaccess-sync sync: configuration error: 2 problems:', '  SYNC_TIMEZONE: "Mars/Olympus" is not an IANA time zone', '  METAACCESS_PAGE_SIZE: 51 is outside 1..50',
+      'metaaccess-sync sync: configuration error: 2 problems:',
+      '  SYNC_TIMEZONE: "Mars/Olympus" is not an IANA time zone',
+      '  METAACCESS_PAGE_SIZE: 51 is outside 1..50',
     ]);
     expect(JSON.parse(several.stdout)).toMatchObject({ runId: null, status: 'not started', exitCode: 2, errorCode: 'CONFIG_INVALID' });
     const noCreds = await runCli(['sync'], { DATABASE_URL: env.DATABASE_URL, METAACCESS_URL: env.METAACCESS_URL });
@@ -103,7 +116,11 @@ describe('CLI', () => {
       const json = await runCli(['sync', '--json'], env);
       expect(json.code).toBe(3);
       expect(JSON.parse(json.stdout)).toEqual({
-        runId: null, status: 'not started', exitCode: 3, errorCode: 'LOCK_HELD', error: 'another sync run holds the lock on this database',
+        runId: null,
+        status: 'not started',
+        exitCode: 3,
+        errorCode: 'LOCK_HELD',
+        error: 'another sync run holds the lock on this database',
       });
     } finally {
       await lock.release();
@@ -118,13 +135,20 @@ describe('CLI', () => {
       if (page === 3) child?.kill('SIGTERM');
     });
     const started = performance.now();
-    const result = await runCli(['sync', '--json'], { ...env, METAACCESS_RATE_LIMIT: '5', METAACCESS_RATE_WINDOW_MS: '500' }, { onSpawn: (c) => (child = c) });
+    const result = await runCli(
+      ['sync', '--json'],
+      { ...env, METAACCESS_RATE_LIMIT: '5', METAACCESS_RATE_WINDOW_MS: '500' },
+      { onSpawn: (c) => (child = c) },
+    );
     expect(result.code).toBe(143);
     expect(performance.now() - started).toBeLessThan(10_000);
     // sync has no stopNotice of its own: main's generic line, which is about storing pages.
     expect(result.stderr).toContain('metaaccess-sync: SIGTERM received, stopping once the pages received are stored (again to exit now)');
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'cancelled', errorCode: 'CANCELLED' });
-    const [run] = (await queryRows(tdb!.database.db, sql`select status, pages from metaaccess.sync_runs`)) as { status: string; pages: number }[];
+    const [run] = (await queryRows(tdb!.database.db, sql`select status, pages from metaaccess.sync_runs`)) as {
+      status: string;
+      pages: number;
+    }[];
     expect(run!.status).toBe('cancelled');
     expect(run!.pages).toBeLessThanOrEqual(5);
     expect((await runCli(['sync'], env)).code).toBe(0);
@@ -139,7 +163,11 @@ describe('CLI', () => {
         setTimeout(() => child?.kill('SIGTERM'), 20);
       }
     });
-    const result = await runCli(['sync'], { ...env, METAACCESS_RATE_LIMIT: '2', METAACCESS_RATE_WINDOW_MS: '2000' }, { onSpawn: (c) => (child = c) });
+    const result = await runCli(
+      ['sync'],
+      { ...env, METAACCESS_RATE_LIMIT: '2', METAACCESS_RATE_WINDOW_MS: '2000' },
+      { onSpawn: (c) => (child = c) },
+    );
     expect(result.code).toBe(143);
     expect(result.stderr).toMatch(/second SIGTERM, exiting now/);
   });
@@ -158,10 +186,15 @@ describe('demo on the embedded database', () => {
     // opening it): a fixed delay let `runs` win the lock on a loaded machine.
     let holding: () => void = () => undefined;
     const demoHolds = new Promise<void>((resolve) => (holding = resolve));
-    const demo = runCli(['demo', '--devices', '300', '--json'], {}, {
-      cwd, timeoutMs: 180_000,
-      onSpawn: (c) => c.stderr?.on('data', (d: Buffer) => void (/simulated account ready/.test(String(d)) && holding())),
-    });
+    const demo = runCli(
+      ['demo', '--devices', '300', '--json'],
+      {},
+      {
+        cwd,
+        timeoutMs: 180_000,
+        onSpawn: (c) => c.stderr?.on('data', (d: Buffer) => void (/simulated account ready/.test(String(d)) && holding())),
+      },
+    );
     void demo.finally(holding);
     const [second, third] = await Promise.all([demo, demoHolds.then(() => runCli(['runs'], {}, { cwd }))]);
     expect(second.code).toBe(0);

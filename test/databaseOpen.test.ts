@@ -86,7 +86,10 @@ describe('readMigrationState', () => {
     const state = await readMigrationState(tdb.database);
     expect(state.initialized).toBe(false);
     expect(state.pending).toEqual(shippedMigrations().map((m) => m.tag));
-    const [schemas] = await queryRows<{ n: number }>(tdb.database.db, sql`select count(*)::int as n from pg_namespace where nspname = 'metaaccess'`);
+    const [schemas] = await queryRows<{ n: number }>(
+      tdb.database.db,
+      sql`select count(*)::int as n from pg_namespace where nspname = 'metaaccess'`,
+    );
     expect(schemas!.n).toBe(0);
     await runMigrations(tdb.database);
     expect((await readMigrationState(tdb.database)).pending).toEqual([]);

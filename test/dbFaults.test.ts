@@ -34,12 +34,18 @@ function asAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** What a failover or a DBA does to every session of the database (except the admin's own). */
 async function terminateBackends(extraCondition = 'true'): Promise<void> {
-  await asAdmin((c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and ${extraCondition}`, [tdb.name]));
+  await asAdmin((c) =>
+    c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and ${extraCondition}`, [
+      tdb.name,
+    ]),
+  );
 }
 
 async function waitUntilRunning(fragment: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const { rows } = await asAdmin((c) => c.query(`select 1 from pg_stat_activity where datname = $1 and state = 'active' and query like $2`, [tdb.name, `%${fragment}%`]));
+    const { rows } = await asAdmin((c) =>
+      c.query(`select 1 from pg_stat_activity where datname = $1 and state = 'active' and query like $2`, [tdb.name, `%${fragment}%`]),
+    );
     if (rows.length) return;
     await sleep(50);
   }
@@ -50,14 +56,21 @@ function abortReason(signal: AbortSignal, withinMs: number): Promise<unknown> {
   if (signal.aborted) return Promise.resolve(signal.reason);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not aborted within ${withinMs} ms`)), withinMs);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(signal.reason); });
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve(signal.reason);
+    });
   });
 }
 
 async function runLockHolders(): Promise<number> {
-  const { rows } = await asAdmin((c) => c.query<{ n: number }>(
-    `select count(*)::int as n from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2 and granted
-       and database = (select oid from pg_database where datname = $3)`, [...LOCK_KEYS, tdb.name]));
+  const { rows } = await asAdmin((c) =>
+    c.query<{ n: number }>(
+      `select count(*)::int as n from pg_locks where locktype = 'advisory' and classid = $1 and objid = $2 and granted
+       and database = (select oid from pg_database where datname = $3)`,
+      [...LOCK_KEYS, tdb.name],
+    ),
+  );
   return rows[0]!.n;
 }
 
@@ -76,15 +89,20 @@ async function openThrough(url: string): Promise<Database> {
 
 /** Forgets the newest applied migration until the test ends, so runMigrations has one to apply. */
 async function oneMigrationBehind(): Promise<void> {
-  const [row] = await queryRows<{ hash: string; created_at: string }>(tdb.database.db, sql`
+  const [row] = await queryRows<{ hash: string; created_at: string }>(
+    tdb.database.db,
+    sql`
     delete from metaaccess.__drizzle_migrations where id = (select max(id) from metaaccess.__drizzle_migrations)
-    returning hash, created_at::text`);
-  cleanups.push(() => tdb.database.db.execute(sql`
-    insert into metaaccess.__drizzle_migrations (hash, created_at) values (${row!.hash}, ${row!.created_at}::bigint)`));
+    returning hash, created_at::text`,
+  );
+  cleanups.push(() =>
+    tdb.database.db.execute(sql`
+    insert into metaaccess.__drizzle_migrations (hash, created_at) values (${row!.hash}, ${row!.created_at}::bigint)`),
+  );
 }
 
 describe('the pool survives its connections being dropped (failover, DBA, restart)', () => {
-  it('a query in flight rejects with DB_CONNECTION_LOST in PostgreSQL\'s words, and the next one works', async () => {
+  it("a query in flight rejects with DB_CONNECTION_LOST in PostgreSQL's words, and the next one works", async () => {
     const { db } = tdb.database;
     const query = db.execute(sql`select pg_sleep(30)`).catch((err: unknown) => err);
     await waitUntilRunning('pg_sleep');
@@ -97,10 +115,12 @@ describe('the pool survives its connections being dropped (failover, DBA, restar
 
   it('a transaction cut mid-statement reports why, not that its ROLLBACK could not be sent', async () => {
     const { db } = tdb.database;
-    const tx = db.transaction(async (t) => {
-      await t.execute(sql`select 1`);
-      await t.execute(sql`select pg_sleep(30)`);
-    }).catch((err: unknown) => err);
+    const tx = db
+      .transaction(async (t) => {
+        await t.execute(sql`select 1`);
+        await t.execute(sql`select pg_sleep(30)`);
+      })
+      .catch((err: unknown) => err);
     await waitUntilRunning('pg_sleep');
     await terminateBackends();
     const err = await tx;
@@ -110,24 +130,28 @@ describe('the pool survives its connections being dropped (failover, DBA, restar
 
   it('a connection dropped while a transaction holds it between statements does not crash the process', async () => {
     const { db } = tdb.database;
-    const err = await db.transaction(async (t) => {
-      await t.execute(sql`select 1`);
-      await terminateBackends();
-      // The server's goodbye reaches the checked-out client as an 'error' event while no query runs.
-      await sleep(300);
-      await t.execute(sql`select 2`);
-    }).catch((e: unknown) => e);
+    const err = await db
+      .transaction(async (t) => {
+        await t.execute(sql`select 1`);
+        await terminateBackends();
+        // The server's goodbye reaches the checked-out client as an 'error' event while no query runs.
+        await sleep(300);
+        await t.execute(sql`select 2`);
+      })
+      .catch((e: unknown) => e);
     expect(errorCode(err)).toBe('DB_CONNECTION_LOST');
     expect(errorMessage(err)).toBe(ADMIN_SHUTDOWN);
     await expect(db.execute(sql`select 1 as ok`)).resolves.toBeDefined();
   });
 
-  it('a statement timeout is DB_STATEMENT_TIMEOUT with PostgreSQL\'s message, without the SQL or its parameters', async () => {
+  it("a statement timeout is DB_STATEMENT_TIMEOUT with PostgreSQL's message, without the SQL or its parameters", async () => {
     const { db } = tdb.database;
-    const err = await db.transaction(async (t) => {
-      await t.execute(sql`set local statement_timeout = '200ms'`);
-      await t.execute(sql`select pg_sleep(5), ${'secret-parameter-value'}::text as p`);
-    }).catch((e: unknown) => e);
+    const err = await db
+      .transaction(async (t) => {
+        await t.execute(sql`set local statement_timeout = '200ms'`);
+        await t.execute(sql`select pg_sleep(5), ${'secret-parameter-value'}::text as p`);
+      })
+      .catch((e: unknown) => e);
     expect((err as Error).message).toContain('secret-parameter-value');
     expect(errorCode(err)).toBe('DB_STATEMENT_TIMEOUT');
     expect(errorMessage(err)).toBe('canceling statement due to statement timeout (SQLSTATE 57014)');
@@ -199,7 +223,7 @@ describe('the run lock (session advisory lock) says when it is lost', () => {
     expect(await runLockHolders()).toBe(0);
   });
 
-  it('terminating the lock connection aborts `lost` with LOCK_LOST, in PostgreSQL\'s words, within the probe interval', async () => {
+  it("terminating the lock connection aborts `lost` with LOCK_LOST, in PostgreSQL's words, within the probe interval", async () => {
     const lock = await acquire({ probeIntervalMs: 1_000 });
     await terminateBackends(`application_name = 'metaaccess-sync lock'`);
     const reason = await abortReason(lock.lost, 1_000);
@@ -244,8 +268,8 @@ describe('the run lock (session advisory lock) says when it is lost', () => {
   });
 });
 
-describe('PGlite: the run lock is the data directory\'s lock file', () => {
-  it('tryAcquireRunLock returns the file lock\'s `lost`, aborted with LOCK_LOST when the lock file is taken away', async () => {
+describe("PGlite: the run lock is the data directory's lock file", () => {
+  it("tryAcquireRunLock returns the file lock's `lost`, aborted with LOCK_LOST when the lock file is taken away", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'pglite-lock-')), 'data');
     const database = await openDatabase({ pgliteDir: dir, fileLock: { staleMs: 2_000, updateMs: 1_000 } });
     cleanups.push(() => database.close());
@@ -267,7 +291,11 @@ type NewConnections = 'relay' | 'silent' | 'ask-password';
  * request for a SCRAM password (a server that wants one).
  */
 async function startProxy(target: URL): Promise<{
-  port: number; url(password?: string): string; newConnections(mode: NewConnections): void; freeze(): void; close(): Promise<void>;
+  port: number;
+  url(password?: string): string;
+  newConnections(mode: NewConnections): void;
+  freeze(): void;
+  close(): Promise<void>;
 }> {
   let frozen = false;
   let mode: NewConnections = 'relay';
@@ -282,7 +310,11 @@ async function startProxy(target: URL): Promise<{
     client.on('data', (d: Buffer) => void (frozen || upstream.write(d)));
     upstream.on('data', (d: Buffer) => void (frozen || client.write(d)));
     upstream.on('error', () => undefined);
-    for (const s of [client, upstream]) s.on('close', () => { client.destroy(); upstream.destroy(); });
+    for (const s of [client, upstream])
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -294,8 +326,12 @@ async function startProxy(target: URL): Promise<{
       if (password) url.password = password;
       return url.toString();
     },
-    newConnections: (next) => { mode = next; },
-    freeze: () => { frozen = true; },
+    newConnections: (next) => {
+      mode = next;
+    },
+    freeze: () => {
+      frozen = true;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));

@@ -26,32 +26,68 @@ const SECRETS = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_I
 const DEFAULT_PORT = loadConfig({}).httpPort;
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
-interface EnvVar { name: string; value?: unknown; valueFrom?: unknown }
-interface Probe { httpGet?: { path?: string; port?: number | string } }
+interface EnvVar {
+  name: string;
+  value?: unknown;
+  valueFrom?: unknown;
+}
+interface Probe {
+  httpGet?: { path?: string; port?: number | string };
+}
 interface Container {
-  name: string; command?: string[]; args?: string[]; env?: EnvVar[];
+  name: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
   ports?: { name?: string; containerPort: number }[];
-  livenessProbe?: Probe; readinessProbe?: Probe;
-  volumeMounts?: { name: string; mountPath: string }[]; image?: string;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  volumeMounts?: { name: string; mountPath: string }[];
+  image?: string;
   securityContext?: {
-    allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; privileged?: boolean;
-    capabilities?: { drop?: string[]; add?: string[] }; seccompProfile?: { type?: string };
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    runAsNonRoot?: boolean;
+    privileged?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type?: string };
   };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 interface PodSpec {
-  containers: Container[]; restartPolicy?: string; automountServiceAccountToken?: boolean;
+  containers: Container[];
+  restartPolicy?: string;
+  automountServiceAccountToken?: boolean;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type?: string } };
   volumes?: { name: string; secret?: { secretName: string } }[];
 }
-interface Manifest { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, any> }
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: Record<string, any>;
+}
 interface ComposeService {
-  image?: string; build?: { context: string; dockerfile?: string }; command?: string[];
-  environment?: Record<string, string | number | boolean | null>; secrets?: (string | { source: string })[];
-  depends_on?: Record<string, { condition?: string }>; ports?: string[]; healthcheck?: { test?: string[]; disable?: boolean };
-  profiles?: string[]; read_only?: boolean; tmpfs?: string[]; cap_drop?: string[]; cap_add?: string[]; security_opt?: string[];
-  mem_limit?: string; logging?: { driver?: string; options?: Record<string, string> }; volumes?: string[];
-  user?: string; entrypoint?: string[]; restart?: string;
+  image?: string;
+  build?: { context: string; dockerfile?: string };
+  command?: string[];
+  environment?: Record<string, string | number | boolean | null>;
+  secrets?: (string | { source: string })[];
+  depends_on?: Record<string, { condition?: string }>;
+  ports?: string[];
+  healthcheck?: { test?: string[]; disable?: boolean };
+  profiles?: string[];
+  read_only?: boolean;
+  tmpfs?: string[];
+  cap_drop?: string[];
+  cap_add?: string[];
+  security_opt?: string[];
+  mem_limit?: string;
+  logging?: { driver?: string; options?: Record<string, string> };
+  volumes?: string[];
+  user?: string;
+  entrypoint?: string[];
+  restart?: string;
 }
 
 /** Kubernetes reads manifests as YAML 1.1 (e.g. `defaultMode: 0440` is octal). */
@@ -129,9 +165,15 @@ function checkWorkload(path: string, kind: string, command: string) {
   const secretNames = secretMounts.map((vm) => pod.volumes!.find((v) => v.name === vm.name)!.secret!.secretName);
   for (const e of env.filter((v) => v.name.endsWith('_FILE'))) {
     expect(typeof e.value).toBe('string');
-    expect(secretMounts.map((vm) => vm.mountPath), e.name).toContain(posix.dirname(String(e.value)));
+    expect(
+      secretMounts.map((vm) => vm.mountPath),
+      e.name,
+    ).toContain(posix.dirname(String(e.value)));
   }
-  const config = effectiveConfig(Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, String(e.value)])), requireCredentials);
+  const config = effectiveConfig(
+    Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, String(e.value)])),
+    requireCredentials,
+  );
   expect(config.databaseUrl, 'without DATABASE_URL the worker would use an embedded database in the pod').toBeDefined();
 
   expectHardenedPod(pod, c);
@@ -145,8 +187,12 @@ function expectHardenedPod(pod: PodSpec, c: Container): void {
   expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
   expect(pod.automountServiceAccountToken).toBe(false);
   expect(c.securityContext).toMatchObject({
-    runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
-    capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
   });
   expect(c.securityContext?.capabilities?.add ?? []).toEqual([]);
   expect(c.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
@@ -173,7 +219,9 @@ describe('deploy/kubernetes', () => {
     expect(typeof m.spec.schedule).toBe('string');
     expect(['Never', 'OnFailure']).toContain(pod.restartPolicy);
     expect(secretNames).toEqual(['metaaccess-sync']);
-    expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(['METAACCESS_CLIENT_ID_FILE', 'METAACCESS_CLIENT_SECRET_FILE', 'DATABASE_URL_FILE']));
+    expect(env.map((e) => e.name)).toEqual(
+      expect.arrayContaining(['METAACCESS_CLIENT_ID_FILE', 'METAACCESS_CLIENT_SECRET_FILE', 'DATABASE_URL_FILE']),
+    );
     // The zone that decides a run's day must be the zone the CronJob fires in.
     const zone = env.find((e) => e.name === 'SYNC_TIMEZONE')?.value;
     if (m.spec.timeZone !== undefined || zone !== undefined) expect(zone).toBe(m.spec.timeZone);
@@ -194,7 +242,7 @@ describe('deploy/kubernetes', () => {
     expect(job.backoffLimit).toBeLessThanOrEqual(3);
   });
 
-  it('migrate-job.yaml runs `migrate` with the owner\'s URL from a Secret the worker pods do not mount', () => {
+  it("migrate-job.yaml runs `migrate` with the owner's URL from a Secret the worker pods do not mount", () => {
     const { m, env, secretNames } = checkWorkload('deploy/kubernetes/migrate-job.yaml', 'Job', migrateCommand.name);
     expect(m.spec.activeDeadlineSeconds).toBeGreaterThan(0);
     expect(secretNames).toHaveLength(1);
@@ -210,7 +258,9 @@ describe('deploy/kubernetes', () => {
     expect(m.spec.replicas).toBe(1);
     expect(m.spec.template.metadata.labels).toMatchObject(m.spec.selector.matchLabels);
     expect(secretNames).toEqual(['metaaccess-sync']);
-    expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(['METAACCESS_CLIENT_ID_FILE', 'METAACCESS_CLIENT_SECRET_FILE', 'DATABASE_URL_FILE']));
+    expect(env.map((e) => e.name)).toEqual(
+      expect.arrayContaining(['METAACCESS_CLIENT_ID_FILE', 'METAACCESS_CLIENT_SECRET_FILE', 'DATABASE_URL_FILE']),
+    );
     expect(c.ports).toContainEqual(expect.objectContaining({ name: 'metrics', containerPort: DEFAULT_PORT }));
     expect(c.readinessProbe?.httpGet?.path).toBe('/healthz');
     expect(c.livenessProbe?.httpGet?.path).toBe('/livez');
@@ -238,7 +288,10 @@ function healthcheckScript(words: string[]): { js: string; port: number } {
 }
 
 describe('deploy/docker-compose.yml', () => {
-  const compose = parse(read('deploy/docker-compose.yml')) as { services: Record<string, ComposeService>; secrets?: Record<string, { file?: string }> };
+  const compose = parse(read('deploy/docker-compose.yml')) as {
+    services: Record<string, ComposeService>;
+    secrets?: Record<string, { file?: string }>;
+  };
   const [workerName, worker] = Object.entries(compose.services).find(([, s]) => s.build) ?? [];
   const mountedSecrets = (service: ComposeService) => (service.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source));
 
@@ -280,7 +333,7 @@ describe('deploy/docker-compose.yml', () => {
     expect(migrate!.restart).toBe('no');
     const migrateEnv = expectImageEnvironment(migrateName!, migrate!);
     const workerEnv = expectImageEnvironment(workerName!, worker!);
-    expect(migrateEnv.SYNC_TIMEZONE, 'the calendar 0007 moves days to is the worker\'s').toBe(workerEnv.SYNC_TIMEZONE);
+    expect(migrateEnv.SYNC_TIMEZONE, "the calendar 0007 moves days to is the worker's").toBe(workerEnv.SYNC_TIMEZONE);
     const ownerSecret = migrateEnv.DATABASE_URL_FILE!.split('/').at(-1)!;
     expect(workerEnv.DATABASE_URL_FILE).not.toBe(migrateEnv.DATABASE_URL_FILE);
     const db = Object.values(compose.services).find((x) => x.environment?.POSTGRES_USER)!;
@@ -294,7 +347,9 @@ describe('deploy/docker-compose.yml', () => {
     expect(roles, 'a service making the writer login').toBeDefined();
     expect(migrate!.depends_on?.[rolesName!]?.condition).toBe('service_completed_successfully');
     expect(roles!.environment!.WRITER_LOGIN).not.toBe(db.environment!.POSTGRES_USER);
-    const mounts = new Map((roles!.volumes ?? []).map((v) => String(v).split(':') as [string, string, string?]).map(([from, to]) => [to, from]));
+    const mounts = new Map(
+      (roles!.volumes ?? []).map((v) => String(v).split(':') as [string, string, string?]).map(([from, to]) => [to, from]),
+    );
     const script = mounts.get(roles!.entrypoint?.at(-1) ?? '');
     expect(script, 'the entrypoint script is mounted').toBeDefined();
     expect(existsSync(resolve(ROOT, 'deploy', script!))).toBe(true);
@@ -314,14 +369,21 @@ describe('deploy/docker-compose.yml', () => {
       for (const cap of service.cap_add ?? []) expect(['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'], name).toContain(cap);
       expect(service.mem_limit, name).toMatch(/^\d+[kmg]$/);
       expect(service.logging?.driver, name).toBe('json-file');
-      expect(service.logging?.options, name).toMatchObject({ 'max-size': expect.stringMatching(/^\d+[km]$/), 'max-file': expect.stringMatching(/^\d+$/) });
+      expect(service.logging?.options, name).toMatchObject({
+        'max-size': expect.stringMatching(/^\d+[km]$/),
+        'max-file': expect.stringMatching(/^\d+$/),
+      });
     }
   });
 
   it('read-only root filesystems (Metabase excepted), /tmp on tmpfs for the worker image, healthchecks on long-running services', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (name !== 'metabase') expect(service.read_only, name).toBe(true);
-      if (service.image === worker!.image) expect((service.tmpfs ?? []).map((t) => t.split(':')[0]), name).toContain('/tmp');
+      if (service.image === worker!.image)
+        expect(
+          (service.tmpfs ?? []).map((t) => t.split(':')[0]),
+          name,
+        ).toContain('/tmp');
       if (service.restart === 'unless-stopped') {
         expect(service.healthcheck?.disable, name).not.toBe(true);
         expect(service.healthcheck?.test?.length, `${name} has a healthcheck`).toBeGreaterThan(0);
@@ -337,7 +399,11 @@ describe('deploy/docker-compose.yml', () => {
 
 /** Instructions of the Dockerfile's last stage, continuation lines joined. */
 function finalStage(): { op: string; rest: string }[] {
-  const lines = read('Dockerfile').replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = read('Dockerfile')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const from = lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true);
   return lines.slice(from).map((l) => {
     const [op = '', ...rest] = l.split(/\s+/);
@@ -362,7 +428,10 @@ describe('Dockerfile', () => {
   });
 
   it('no VOLUME (an anonymous volume on every run, even with DATABASE_URL); a pinned Node release the code supports', () => {
-    const all = read('Dockerfile').replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((l) => l.trim());
+    const all = read('Dockerfile')
+      .replace(/\\\r?\n/g, ' ')
+      .split(/\r?\n/)
+      .map((l) => l.trim());
     expect(all.filter((l) => /^VOLUME\s/i.test(l))).toEqual([]);
     const base = /^ARG\s+NODE_IMAGE=(\S+)/m.exec(all.join('\n'))?.[1];
     expectPinned(base);
@@ -387,9 +456,24 @@ describe('Dockerfile', () => {
  * matched directory takes its contents with it, and the last matching line wins (`!` re-includes).
  */
 function dockerIgnores(patterns: string[], path: string): boolean {
-  const toRegExp = (glob: string) => new RegExp(`^${glob.replace(/^\/+|\/+$/g, '').split(/(\*\*\/|\*\*|\*|\?)/).map((part) => (
-    part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')
-  )).join('')}$`);
+  const toRegExp = (glob: string) =>
+    new RegExp(
+      `^${glob
+        .replace(/^\/+|\/+$/g, '')
+        .split(/(\*\*\/|\*\*|\*|\?)/)
+        .map((part) =>
+          part === '**/'
+            ? '(?:.*/)?'
+            : part === '**'
+              ? '.*'
+              : part === '*'
+                ? '[^/]*'
+                : part === '?'
+                  ? '[^/]'
+                  : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('')}$`,
+    );
   const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
   let ignored = false;
   for (const line of patterns) {
@@ -401,37 +485,66 @@ function dockerIgnores(patterns: string[], path: string): boolean {
 }
 
 describe('.dockerignore', () => {
-  const patterns = read('.dockerignore').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = read('.dockerignore')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
   it('keeps secrets and env files out of the build context, wherever they are', () => {
-    for (const path of ['.env', 'deploy/.env', 'deploy/.env.local', 'deploy/secrets/worker_database_url', 'deploy/secrets',
-      'secrets/client_secret', 'server.pem', 'deploy/tls/server.pem', 'deploy/tls/server.key', '.npmrc', 'node_modules/pg/index.js', '.git/config']) {
+    for (const path of [
+      '.env',
+      'deploy/.env',
+      'deploy/.env.local',
+      'deploy/secrets/worker_database_url',
+      'deploy/secrets',
+      'secrets/client_secret',
+      'server.pem',
+      'deploy/tls/server.pem',
+      'deploy/tls/server.key',
+      '.npmrc',
+      'node_modules/pg/index.js',
+      '.git/config',
+    ]) {
       expect(dockerIgnores(patterns, path), `${path} must be ignored`).toBe(true);
     }
   });
 
   it('still sends what the image is built from', () => {
-    for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/cli.ts',
-      'src/db/partitions.ts', 'migrations/0008_writer_role.sql', 'migrations/meta/_journal.json']) {
+    for (const path of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src/cli.ts',
+      'src/db/partitions.ts',
+      'migrations/0008_writer_role.sql',
+      'migrations/meta/_journal.json',
+    ]) {
       expect(dockerIgnores(patterns, path), `${path} must reach the build`).toBe(false);
     }
   });
 });
 
 describe('healthcheck scripts', () => {
-  const run = (js: string, port: number) => new Promise<number>((done) => {
-    // The default port is swapped for the stub's; the Dockerfile's script also reads HTTP_PORT.
-    const script = js.replace(String(DEFAULT_PORT), String(port));
-    execFile(process.execPath, ['-e', script], { env: { ...process.env, HTTP_PORT: String(port) }, timeout: 10_000 },
-      (err) => done(err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0));
-  });
+  const run = (js: string, port: number) =>
+    new Promise<number>((done) => {
+      // The default port is swapped for the stub's; the Dockerfile's script also reads HTTP_PORT.
+      const script = js.replace(String(DEFAULT_PORT), String(port));
+      execFile(process.execPath, ['-e', script], { env: { ...process.env, HTTP_PORT: String(port) }, timeout: 10_000 }, (err) =>
+        done(err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0),
+      );
+    });
 
   it('exit 0 on 200, 1 on 503 and when nothing listens', async () => {
-    const stage = finalStage().filter((i) => i.op === 'HEALTHCHECK').at(-1)!.rest;
+    const stage = finalStage()
+      .filter((i) => i.op === 'HEALTHCHECK')
+      .at(-1)!.rest;
     const compose = parse(read('deploy/docker-compose.yml')) as { services: Record<string, ComposeService> };
     const scripts = [
       healthcheckScript(JSON.parse(stage.slice(stage.indexOf('['))) as string[]).js,
-      ...Object.values(compose.services).filter((s) => s.build).map((s) => healthcheckScript(s.healthcheck?.test ?? []).js),
+      ...Object.values(compose.services)
+        .filter((s) => s.build)
+        .map((s) => healthcheckScript(s.healthcheck?.test ?? []).js),
     ];
     let status = 200;
     const paths: string[] = [];

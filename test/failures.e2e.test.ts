@@ -16,13 +16,20 @@ describe('failure paths', () => {
     expect(run.status).toBe('succeeded');
     expect(run.counters.devicesSeen).toBe(400);
     expect(run.counters.retries).toBe(5);
-    const [row] = await rows<{ retries: number; status: string }>(sql`select retries, status from metaaccess.sync_runs where id = ${run.runId}`);
+    const [row] = await rows<{ retries: number; status: string }>(
+      sql`select retries, status from metaaccess.sync_runs where id = ${run.runId}`,
+    );
     expect(row).toEqual({ retries: 5, status: 'succeeded' });
   });
 
   it('honours a 429 with Retry-After / X-RateLimit-Reset-Time and records it', async () => {
     h = await t.start({ simulator: { devices: 150, seed: 12 } });
-    h.sim.injectFault({ match: { path: 'devices', page: 2 }, kind: 'status', status: 429, headers: { 'retry-after': '1', 'x-ratelimit-reset-time': '0.2' } });
+    h.sim.injectFault({
+      match: { path: 'devices', page: 2 },
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '1', 'x-ratelimit-reset-time': '0.2' },
+    });
     const started = performance.now();
     const run = await h.sync();
     expect(run.status).toBe('succeeded');
@@ -40,7 +47,8 @@ describe('failure paths', () => {
     expect(bad.errorCode).toBe('API_BAD_BODY');
     expect(bad.error).toMatch(/page 4/);
     const [run] = await rows<{ status: string; error_code: string; error: string; pages: number }>(
-      sql`select status, error_code, error, pages from metaaccess.sync_runs where id = ${bad.runId}`);
+      sql`select status, error_code, error, pages from metaaccess.sync_runs where id = ${bad.runId}`,
+    );
     expect(run).toMatchObject({ status: 'failed', error_code: 'API_BAD_BODY', pages: 3 });
     const removed = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices where removed_at is not null`);
     expect(removed[0]!.n).toBe(0);

@@ -5,7 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { cleanUpAfterEach } from './helpers/harness.ts';
 import {
-  captureBaseline, expectInvariants, expectNoCrash, expectNoSecrets, openCase, parseSummary, servedPages, TEST_TOKEN, type FaultCase,
+  captureBaseline,
+  expectInvariants,
+  expectNoCrash,
+  expectNoSecrets,
+  openCase,
+  parseSummary,
+  servedPages,
+  TEST_TOKEN,
+  type FaultCase,
 } from './helpers/faultMatrix.ts';
 
 const cleanUp = cleanUpAfterEach();
@@ -19,7 +27,9 @@ async function baseline(c: FaultCase) {
 }
 
 async function removedHwids(c: FaultCase): Promise<string[]> {
-  return (await c.query<{ hwid: string }>(`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map((r) => r.hwid);
+  return (await c.query<{ hwid: string }>(`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map(
+    (r) => r.hwid,
+  );
 }
 
 describe('fault matrix: short pages and a shifting list', () => {
@@ -37,7 +47,12 @@ describe('fault matrix: short pages and a shifting list', () => {
     expect(row.devices_seen).toBe(599);
     expect(row.devices_removed).toBe(0);
     // The device the page left out was asked for by Device Details and kept.
-    expect(c.sim.log.slice(logFrom).filter((e) => e.path === 'details').map((e) => e.hwid)).toContain(dropped);
+    expect(
+      c.sim.log
+        .slice(logFrom)
+        .filter((e) => e.path === 'details')
+        .map((e) => e.hwid),
+    ).toContain(dropped);
     expect(await removedHwids(c)).toEqual([]);
   });
 
@@ -105,7 +120,16 @@ describe('fault matrix: short pages and a shifting list', () => {
     const result = await c.sync();
     const row = await expectInvariants(c, { result, exitCode: 4, status: 'incomplete', errorCode: null, baseline: trend });
     // The two empty answers were pages 1 and 2 (the confirmation of the early end), and nothing was seen.
-    expect(c.sim.log.slice(logFrom).filter((e) => e.path === 'devices').slice(0, 2).map((e) => [e.page, e.status])).toEqual([[1, 200], [2, 200]]);
+    expect(
+      c.sim.log
+        .slice(logFrom)
+        .filter((e) => e.path === 'devices')
+        .slice(0, 2)
+        .map((e) => [e.page, e.status]),
+    ).toEqual([
+      [1, 200],
+      [2, 200],
+    ]);
     expect(row.devices_seen).toBe(0);
     expect(row.notes).toMatch(/removal guard/);
     expect(parseSummary(result)).toMatchObject({ status: 'incomplete' });
@@ -152,7 +176,10 @@ describe('fault matrix: plain http:// to a remote host', () => {
     const c = await openCase(cleanUp, { devices: 10, seed: 109 });
     const started = performance.now();
     const result = await c.sync({
-      METAACCESS_URL: 'http://metaaccess.example.com', METAACCESS_ALLOW_INSECURE: 'true', METAACCESS_MAX_RETRIES: '0', METAACCESS_TIMEOUT_MS: '3000',
+      METAACCESS_URL: 'http://metaaccess.example.com',
+      METAACCESS_ALLOW_INSECURE: 'true',
+      METAACCESS_MAX_RETRIES: '0',
+      METAACCESS_TIMEOUT_MS: '3000',
     });
     expect(performance.now() - started).toBeLessThan(20_000);
     expectNoCrash(result);

@@ -9,8 +9,20 @@ import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
 import { cleanUpAfterEach } from './helpers/harness.ts';
 import {
-  captureBaseline, closedPort, DB_ERROR_CODES, expectInvariants, expectNoCrash, expectNoPresentDeviceRemoved, expectNoSecrets, expectTrendUnchanged,
-  openCase, parseSummary, runRow, servedPages, terminateBackends, type FaultCase,
+  captureBaseline,
+  closedPort,
+  DB_ERROR_CODES,
+  expectInvariants,
+  expectNoCrash,
+  expectNoPresentDeviceRemoved,
+  expectNoSecrets,
+  expectTrendUnchanged,
+  openCase,
+  parseSummary,
+  runRow,
+  servedPages,
+  terminateBackends,
+  type FaultCase,
 } from './helpers/faultMatrix.ts';
 
 const cleanUp = cleanUpAfterEach();
@@ -40,7 +52,9 @@ function simulatorWindow(rate: { limit: number; windowMs: number }) {
  */
 function expectStartsInsideWindow(c: FaultCase, faultyEnd: number, rate: { windowMs: number }) {
   const sinceLast = performance.now() - c.sim.log[faultyEnd - 1]!.at;
-  expect(sinceLast, 'ms from the faulty run\'s last request to the next run\'s start').toBeLessThan(simulatorWindow({ limit: 0, ...rate }).windowMs - 700);
+  expect(sinceLast, "ms from the faulty run's last request to the next run's start").toBeLessThan(
+    simulatorWindow({ limit: 0, ...rate }).windowMs - 700,
+  );
 }
 
 /** 429s the simulator answered to the baseline run, the faulty run and the run after it. */
@@ -59,7 +73,7 @@ async function expectRecovery(c: FaultCase, faultyRunId: number, faultyStatuses:
 }
 
 describe('fault matrix: connections terminated mid-run', () => {
-  it('(a) every backend of the run terminated: exit 1 without a crash, the row says why in PostgreSQL\'s words; the next sync succeeds', async () => {
+  it("(a) every backend of the run terminated: exit 1 without a crash, the row says why in PostgreSQL's words; the next sync succeeds", async () => {
     const c = await openCase(cleanUp, { devices: 1000, seed: 201, oauth: true, cliRate: { limit: 4, windowMs: 500 } });
     const { trend } = await baseline(c);
     c.sim.changeDevices(30);
@@ -77,7 +91,14 @@ describe('fault matrix: connections terminated mid-run', () => {
       // The row could not be written: the next run must mark it abandoned (checked below).
       expect(result.stderr).toMatch(TERMINATED);
     } else {
-      await expectInvariants(c, { result, runId: 2, exitCode: 1, status: 'failed', errorCode: [...DB_ERROR_CODES, 'LOCK_LOST'], errorIncludes: [TERMINATED, '57P01'] });
+      await expectInvariants(c, {
+        result,
+        runId: 2,
+        exitCode: 1,
+        status: 'failed',
+        errorCode: [...DB_ERROR_CODES, 'LOCK_LOST'],
+        errorIncludes: [TERMINATED, '57P01'],
+      });
       expect(parseSummary(result)).toMatchObject({ status: 'failed', errorCode: row.error_code });
     }
     await expectTrendUnchanged(c, 2, trend);
@@ -86,7 +107,7 @@ describe('fault matrix: connections terminated mid-run', () => {
     await expectRecovery(c, 2, row.status === 'running' ? ['abandoned'] : ['failed']);
   });
 
-  it('(b) only the lock\'s backend terminated: LOCK_LOST, no page stored after it, and the next sync succeeds with no 429', async () => {
+  it("(b) only the lock's backend terminated: LOCK_LOST, no page stored after it, and the next sync succeeds with no 429", async () => {
     // A window longer than a CLI's start-up: the next run meets the failed run's last requests
     // inside it, so it must continue that window rather than start a fresh one. 2.5 s leaves the
     // failed run's exit room on a loaded machine (1.5 s was missed at 1.1-1.6 s under load).
@@ -107,7 +128,13 @@ describe('fault matrix: connections terminated mid-run', () => {
     expect(await killed, 'lock backend terminated').toBe(1);
     expectNoCrash(result);
     const row = await expectInvariants(c, {
-      result, runId: 2, exitCode: 1, status: 'failed', errorCode: 'LOCK_LOST', errorIncludes: [TERMINATED], baseline: trend,
+      result,
+      runId: 2,
+      exitCode: 1,
+      status: 'failed',
+      errorCode: 'LOCK_LOST',
+      errorIncludes: [TERMINATED],
+      baseline: trend,
     });
     // Nothing stored after the lock was gone: at most the pages that had been served by then.
     expect(servedAtKill).toBeGreaterThan(0);
@@ -149,7 +176,11 @@ describe('fault matrix: PostgreSQL unavailable or slow', () => {
     const password = 'pw-Secr3t-8841';
     const port = await closedPort();
     const started = performance.now();
-    const result = await runCli(['sync'], { ...c.env, DATABASE_URL: `postgres://postgres:${password}@127.0.0.1:${port}/metaaccess` }, { timeoutMs: 30_000 });
+    const result = await runCli(
+      ['sync'],
+      { ...c.env, DATABASE_URL: `postgres://postgres:${password}@127.0.0.1:${port}/metaaccess` },
+      { timeoutMs: 30_000 },
+    );
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(result.code, result.stderr).toBe(1);
     expectNoCrash(result);
@@ -162,12 +193,16 @@ describe('fault matrix: PostgreSQL unavailable or slow', () => {
     await expectNoSecrets(c, [result.stdout, result.stderr]);
   });
 
-  it('a statement timeout while another session locks the devices table: DB_STATEMENT_TIMEOUT in PostgreSQL\'s words', async () => {
+  it("a statement timeout while another session locks the devices table: DB_STATEMENT_TIMEOUT in PostgreSQL's words", async () => {
     const c = await openCase(cleanUp, { devices: 300, seed: 205 });
     const { trend } = await baseline(c);
     c.sim.changeDevices(20);
     await c.query(`alter database ${c.tdb!.name} set statement_timeout = '1s'`);
-    const blocker = new pg.Client({ connectionString: c.tdb!.url, application_name: 'faultmatrix-blocker', options: '-c statement_timeout=0' });
+    const blocker = new pg.Client({
+      connectionString: c.tdb!.url,
+      application_name: 'faultmatrix-blocker',
+      options: '-c statement_timeout=0',
+    });
     blocker.on('error', () => undefined);
     await blocker.connect();
     cleanUp(() => blocker.end().catch(() => undefined));
@@ -181,8 +216,13 @@ describe('fault matrix: PostgreSQL unavailable or slow', () => {
     }
     expectNoCrash(result);
     await expectInvariants(c, {
-      result, runId: 2, exitCode: 1, status: 'failed', errorCode: 'DB_STATEMENT_TIMEOUT',
-      errorIncludes: ['canceling statement due to statement timeout', '57014'], baseline: trend,
+      result,
+      runId: 2,
+      exitCode: 1,
+      status: 'failed',
+      errorCode: 'DB_STATEMENT_TIMEOUT',
+      errorIncludes: ['canceling statement due to statement timeout', '57014'],
+      baseline: trend,
     });
     expect(parseSummary(result)).toMatchObject({ status: 'failed', errorCode: 'DB_STATEMENT_TIMEOUT' });
   });

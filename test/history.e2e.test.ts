@@ -47,21 +47,34 @@ describe('device history', () => {
     const changed = h.sim.changeDevices(25);
     h.sim.addDevices(3);
     const second = await h.sync();
-    expect(second).toMatchObject({ status: 'succeeded', counters: { devicesChanged: countTrackedChanges(before, h.sim.list()), devicesAdded: 3 } });
+    expect(second).toMatchObject({
+      status: 'succeeded',
+      counters: { devicesChanged: countTrackedChanges(before, h.sim.list()), devicesAdded: 3 },
+    });
     const atSecond = await currentStates();
     expect(atSecond).not.toEqual(atFirst);
 
     const { db } = h.tdb.database;
-    for (const [run, states] of [[first, atFirst], [second, atSecond]] as const) {
-      const [{ finished }] = await rows<{ finished: string }>(sql`select finished_at::text as finished from metaaccess.sync_runs where id = ${run.runId}`) as [{ finished: string }];
+    for (const [run, states] of [
+      [first, atFirst],
+      [second, atSecond],
+    ] as const) {
+      const [{ finished }] = (await rows<{ finished: string }>(
+        sql`select finished_at::text as finished from metaaccess.sync_runs where id = ${run.runId}`,
+      )) as [{ finished: string }];
       const capturedAt = new Date(finished);
-      const view = await db.select().from(deviceSnapshots).where(sql`${deviceSnapshots.runId} = ${run.runId}`).orderBy(deviceSnapshots.deviceId);
+      const view = await db
+        .select()
+        .from(deviceSnapshots)
+        .where(sql`${deviceSnapshots.runId} = ${run.runId}`)
+        .orderBy(deviceSnapshots.deviceId);
       expect(view).toEqual(states.map((s) => ({ ...s, runId: run.runId, capturedAt, day: capturedAt.toISOString().slice(0, 10) })));
     }
     // A device's history, by hwid, as BI tools ask for it.
     const hwid = changed[0]!;
     const history = await rows<{ run_id: number; total_issue: number | null }>(
-      sql`select run_id, total_issue from metaaccess.device_snapshots where hwid = ${hwid} order by run_id`);
+      sql`select run_id, total_issue from metaaccess.device_snapshots where hwid = ${hwid} order by run_id`,
+    );
     expect(history.map((r) => r.run_id)).toEqual([first.runId, second.runId]);
     expect(history.map((r) => r.total_issue)).toEqual([atFirst, atSecond].map((s) => s.find((d) => d.hwid === hwid)!.totalIssue));
     // States repeat across devices and runs: far fewer profiles than snapshots.

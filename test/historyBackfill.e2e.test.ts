@@ -52,7 +52,8 @@ const HISTORY = `
 
 /** A database at 0006 holding HISTORY (after `prepare`), migrated to the latest in New York time; dropped after `check`. */
 async function upgraded(
-  prepare: string, check: (client: pg.Client, database: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
+  prepare: string,
+  check: (client: pg.Client, database: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
   before: (client: pg.Client) => Promise<void> = async () => undefined,
 ) {
   const empty = await createEmptyDatabase();
@@ -75,7 +76,9 @@ async function upgraded(
 describe('migration 0007 on an existing history', () => {
   it('logs no addition for devices first seen before the snapshots retention kept', async () => {
     await upgraded('delete from metaaccess.snapshots where run_id in (1, 2);', async (client) => {
-      const added = (await client.query(`select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`)).rows;
+      const added = (
+        await client.query(`select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`)
+      ).rows;
       // Device 20 enrolled at run 3; the others were there before the oldest snapshot kept.
       expect(added).toEqual([{ device_id: 20, run_id: 3 }]);
       const open = (await client.query(`select count(*)::int as n from metaaccess.device_status_intervals where valid_to is null`)).rows;
@@ -83,46 +86,69 @@ describe('migration 0007 on an existing history', () => {
     });
   });
 
-
   it('moves every day to the New York day the run finished and backfills intervals and the change log from the snapshots', async () => {
     const before = async (client: pg.Client) => {
       const oldDaily = (await client.query('select day::text, run_id from metaaccess.compliance_daily order by day')).rows;
       // Run 2 started on 1 March in New York and finished on 2 March: the old key is its start.
       expect(oldDaily.find((r) => r.run_id === 2)?.day).toBe('2026-03-01');
     };
-    await upgraded('', async (client, database) => {
-      const day = (id: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(
-        new Date(Date.parse('2026-03-01T03:30:00Z') + (id - 1) * 86_400_000 + (id === 2 ? 110 * 60_000 : 0)));
-      const daily = (await client.query('select day::text, run_id from metaaccess.compliance_daily order by day')).rows;
-      // Runs 2 and 3 both finished on 2 March in New York: the later one is that day's figure.
-      const lastOfDay = new Map([1, 2, 3, 4, 5, 6].map((id) => [day(id), id]));
-      expect(daily).toEqual([...lastOfDay].map(([d, id]) => ({ day: d, run_id: id })));
-      expect(daily.slice(0, 2)).toEqual([{ day: '2026-02-28', run_id: 1 }, { day: '2026-03-02', run_id: 3 }]);
-      const snapshotDays = (await client.query(`
-        select run_id, min(day)::text as day, min(tableoid::regclass::text) as part from metaaccess.snapshots group by run_id order by run_id`)).rows;
-      expect(snapshotDays).toEqual([1, 2, 3, 4, 5, 6].map((id) => ({
-        run_id: id, day: day(id), part: `metaaccess.snapshots_${day(id).slice(0, 7).replace('-', '_')}`,
-      })));
+    await upgraded(
+      '',
+      async (client, database) => {
+        const day = (id: number) =>
+          new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(
+            new Date(Date.parse('2026-03-01T03:30:00Z') + (id - 1) * 86_400_000 + (id === 2 ? 110 * 60_000 : 0)),
+          );
+        const daily = (await client.query('select day::text, run_id from metaaccess.compliance_daily order by day')).rows;
+        // Runs 2 and 3 both finished on 2 March in New York: the later one is that day's figure.
+        const lastOfDay = new Map([1, 2, 3, 4, 5, 6].map((id) => [day(id), id]));
+        expect(daily).toEqual([...lastOfDay].map(([d, id]) => ({ day: d, run_id: id })));
+        expect(daily.slice(0, 2)).toEqual([
+          { day: '2026-02-28', run_id: 1 },
+          { day: '2026-03-02', run_id: 3 },
+        ]);
+        const snapshotDays = (
+          await client.query(`
+        select run_id, min(day)::text as day, min(tableoid::regclass::text) as part from metaaccess.snapshots group by run_id order by run_id`)
+        ).rows;
+        expect(snapshotDays).toEqual(
+          [1, 2, 3, 4, 5, 6].map((id) => ({
+            run_id: id,
+            day: day(id),
+            part: `metaaccess.snapshots_${day(id).slice(0, 7).replace('-', '_')}`,
+          })),
+        );
 
-      // Device 6's removal is on record (removed_at); device 5's gap is not: old releases kept no
-      // trace of a removal followed by a return, and a run could miss a device without removing it.
-      const expected = await recomputeFromSnapshots(database.db, [{ deviceId: 6, runId: 4 }]);
-      const stored = await storedHistory(database.db);
-      expect(stored.intervals).toEqual(expected.intervals);
-      expect(stored.changes).toEqual(expected.changes);
-      const kinds = new Set(stored.changes.map((c) => c.change));
-      for (const kind of ['added', 'removed', 'status', 'critical_status', 'agent_version', 'os_version']) expect(kinds).toContain(kind);
-      // Device 20 enrolled after the first run: "added" at run 3; the others at the first run of the history.
-      const added = (await client.query(`select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`)).rows;
-      expect(added).toHaveLength(20);
-      expect(added.find((r) => r.device_id === 20)).toEqual({ device_id: 20, run_id: 3 });
-      // The state a next run diffs against: present devices as of their last snapshot, device 6 gone.
-      const state = (await client.query(`select device_id, present, agent_version from metaaccess.device_state where device_id in (2, 6) order by 1`)).rows;
-      expect(state).toEqual([{ device_id: 2, present: true, agent_version: '4.4.0' }, { device_id: 6, present: false, agent_version: '4.3.9' }]);
-      // The change log's days use the same calendar as compliance_daily.
-      const mismatched = (await client.query(`
-        select count(*)::int as n from metaaccess.device_changes c join metaaccess.compliance_daily d on d.run_id = c.run_id where d.day <> c.day`)).rows;
-      expect(mismatched).toEqual([{ n: 0 }]);
-    }, before);
+        // Device 6's removal is on record (removed_at); device 5's gap is not: old releases kept no
+        // trace of a removal followed by a return, and a run could miss a device without removing it.
+        const expected = await recomputeFromSnapshots(database.db, [{ deviceId: 6, runId: 4 }]);
+        const stored = await storedHistory(database.db);
+        expect(stored.intervals).toEqual(expected.intervals);
+        expect(stored.changes).toEqual(expected.changes);
+        const kinds = new Set(stored.changes.map((c) => c.change));
+        for (const kind of ['added', 'removed', 'status', 'critical_status', 'agent_version', 'os_version']) expect(kinds).toContain(kind);
+        // Device 20 enrolled after the first run: "added" at run 3; the others at the first run of the history.
+        const added = (
+          await client.query(`select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`)
+        ).rows;
+        expect(added).toHaveLength(20);
+        expect(added.find((r) => r.device_id === 20)).toEqual({ device_id: 20, run_id: 3 });
+        // The state a next run diffs against: present devices as of their last snapshot, device 6 gone.
+        const state = (
+          await client.query(`select device_id, present, agent_version from metaaccess.device_state where device_id in (2, 6) order by 1`)
+        ).rows;
+        expect(state).toEqual([
+          { device_id: 2, present: true, agent_version: '4.4.0' },
+          { device_id: 6, present: false, agent_version: '4.3.9' },
+        ]);
+        // The change log's days use the same calendar as compliance_daily.
+        const mismatched = (
+          await client.query(`
+        select count(*)::int as n from metaaccess.device_changes c join metaaccess.compliance_daily d on d.run_id = c.run_id where d.day <> c.day`)
+        ).rows;
+        expect(mismatched).toEqual([{ n: 0 }]);
+      },
+      before,
+    );
   });
 });

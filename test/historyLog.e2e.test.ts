@@ -51,7 +51,10 @@ describe('change log and status intervals', () => {
     const ids = await rows<{ id: number }>(sql`
       select id from metaaccess.devices where hwid = any(${sql.param(leaving.map((d) => String(d.hwid)))}::text[])`);
     expect(ids).toHaveLength(4);
-    const expected = await recomputeFromSnapshots(h.tdb.database.db, ids.map((d) => ({ deviceId: d.id, runId: third.runId })));
+    const expected = await recomputeFromSnapshots(
+      h.tdb.database.db,
+      ids.map((d) => ({ deviceId: d.id, runId: third.runId })),
+    );
     const stored = await storedHistory(h.tdb.database.db);
     expect(stored.intervals).toEqual(expected.intervals);
     expect(stored.changes).toEqual(expected.changes);
@@ -66,7 +69,13 @@ describe('change log and status intervals', () => {
     const present = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices_current`);
     expect(open[0]!.n).toBe(present[0]!.n);
     // Per-run counts come from the change log.
-    const perRun = await rows<{ id: number; devices_added: number; devices_removed: number; logged_added: number; logged_removed: number }>(sql`
+    const perRun = await rows<{
+      id: number;
+      devices_added: number;
+      devices_removed: number;
+      logged_added: number;
+      logged_removed: number;
+    }>(sql`
       select r.id, r.devices_added, r.devices_removed,
         (select count(*) from metaaccess.device_changes c where c.run_id = r.id and c.change in ('added', 'returned'))::int as logged_added,
         (select count(*) from metaaccess.device_changes c where c.run_id = r.id and c.change = 'removed')::int as logged_removed
@@ -123,7 +132,10 @@ describe('change log and status intervals', () => {
     const h = await t.start({ simulator: { devices: 200, seed: 113 }, api: { rateLimit: 2, rateWindowMs: 200 } });
     expect((await h.sync()).status).toBe('succeeded');
     const firstPage = h.sim.list().slice(0, 50);
-    const flipped = firstPage.filter((d) => d.status === 0).slice(0, 8).map((d) => String(d.hwid));
+    const flipped = firstPage
+      .filter((d) => d.status === 0)
+      .slice(0, 8)
+      .map((d) => String(d.hwid));
     expect(flipped).toHaveLength(8);
     let list = h.sim.list();
     for (const hwid of flipped) list = edit(list, hwid, (d) => void (d.status = 1));

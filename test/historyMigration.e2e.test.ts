@@ -59,8 +59,8 @@ async function checkMigration(query: Query, migrateAll: () => Promise<void>, db:
     { partition: 'metaaccess.snapshots_2025_02', day: '2025-02-01', n: 3 },
     { partition: 'metaaccess.snapshots_2025_03', day: '2025-03-10', n: 3 },
   ]);
-  const [{ n: states }] = await query(`select count(distinct (status, critical_status, exempt, active, total_issue,
-    total_critical_issue, agent_version, os_name, os_version)::text)::int as n from metaaccess.device_snapshots`) as [{ n: number }];
+  const [{ n: states }] = (await query(`select count(distinct (status, critical_status, exempt, active, total_issue,
+    total_critical_issue, agent_version, os_name, os_version)::text)::int as n from metaaccess.device_snapshots`)) as [{ n: number }];
   expect(await query(PROFILES)).toEqual([{ n: states }]);
   expect(await query(`select relkind::text from pg_class where oid = 'metaaccess.device_snapshots'::regclass`)).toEqual([{ relkind: 'v' }]);
 
@@ -82,7 +82,10 @@ async function checkMigration(query: Query, migrateAll: () => Promise<void>, db:
   // Housekeeping on this engine: the months that ended are compacted, and read back the same.
   const database = { db: db() } as Database;
   const housekeeping = await pruneSnapshots({
-    database, clock: { now: () => Date.parse('2025-03-20T00:00:00Z'), sleep: systemClock.sleep }, logger: createSilentLogger(), retentionDays: 0,
+    database,
+    clock: { now: () => Date.parse('2025-03-20T00:00:00Z'), sleep: systemClock.sleep },
+    logger: createSilentLogger(),
+    retentionDays: 0,
   });
   expect(housekeeping.compactedPartitions).toEqual(['snapshots_2025_01', 'snapshots_2025_02']);
   expect((await query(VIEW_ROWS)).filter((r) => Number(r.run_id) <= 3)).toEqual(before);
@@ -99,7 +102,11 @@ describe('migration to partitioned history (0003, 0004)', () => {
         const result = await client.query(text);
         return (Array.isArray(result) ? result.at(-1)! : result).rows;
       };
-      await checkMigration(query, () => migrate(drizzle(client), { ...MIGRATIONS, migrationsFolder: MIGRATIONS_FOLDER }), () => drizzle(client) as unknown as Db);
+      await checkMigration(
+        query,
+        () => migrate(drizzle(client), { ...MIGRATIONS, migrationsFolder: MIGRATIONS_FOLDER }),
+        () => drizzle(client) as unknown as Db,
+      );
     } finally {
       await client.end();
       await empty.drop();

@@ -24,8 +24,12 @@ async function backdateRun(harness: Harness, runId: number, at: Date): Promise<v
   await ensureSnapshotPartitions(db, at.toISOString().slice(0, 10));
   const iso = at.toISOString();
   await db.execute(sql`update metaaccess.snapshots set day = ${iso.slice(0, 10)}::date where run_id = ${runId}`);
-  await db.execute(sql`update metaaccess.sync_runs set started_at = ${iso}::timestamptz, finished_at = ${iso}::timestamptz where id = ${runId}`);
-  await db.execute(sql`update metaaccess.compliance_daily set day = ${iso.slice(0, 10)}::date, captured_at = ${iso}::timestamptz where run_id = ${runId}`);
+  await db.execute(
+    sql`update metaaccess.sync_runs set started_at = ${iso}::timestamptz, finished_at = ${iso}::timestamptz where id = ${runId}`,
+  );
+  await db.execute(
+    sql`update metaaccess.compliance_daily set day = ${iso.slice(0, 10)}::date, captured_at = ${iso}::timestamptz where run_id = ${runId}`,
+  );
 }
 
 /** Three succeeded runs, backdated to 500, 300 and 0 days ago, each with its day's figures. */
@@ -46,12 +50,23 @@ describe('snapshot retention', () => {
     h = await startHarness({ simulator: { devices: 120, seed: 51 } });
     const [old, mid, recent] = await historyOfThreeRuns(h);
     const oldMonth = `snapshots_${new Date(Date.now() - 500 * 86_400_000).toISOString().slice(0, 7).replace('-', '_')}`;
-    const result = await pruneSnapshots({ database: h.tdb.database, clock: systemClock, logger: h.logger, retentionDays: 400, batchSize: 50 });
+    const result = await pruneSnapshots({
+      database: h.tdb.database,
+      clock: systemClock,
+      logger: h.logger,
+      retentionDays: 400,
+      batchSize: 50,
+    });
     expect(result.deleted).toBe(120);
     expect(result.droppedPartitions).toContain(oldMonth);
     expect((await listSnapshotPartitions(h.tdb.database.db)).map((p) => p.name)).not.toContain(oldMonth);
-    const left = await rows<{ run_id: number; n: number }>(sql`select run_id, count(*)::int as n from metaaccess.device_snapshots group by run_id order by run_id`);
-    expect(left).toEqual([{ run_id: mid, n: 120 }, { run_id: recent, n: 120 }]);
+    const left = await rows<{ run_id: number; n: number }>(
+      sql`select run_id, count(*)::int as n from metaaccess.device_snapshots group by run_id order by run_id`,
+    );
+    expect(left).toEqual([
+      { run_id: mid, n: 120 },
+      { run_id: recent, n: 120 },
+    ]);
     const daily = await rows<{ run_id: number }>(sql`select run_id from metaaccess.compliance_daily order by day`);
     expect(daily.map((d) => d.run_id)).toEqual([old, mid, recent]);
     const runs = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.sync_runs`);
@@ -61,7 +76,13 @@ describe('snapshot retention', () => {
   it('prunes on its own after every succeeded sync', async () => {
     h = await startHarness({ simulator: { devices: 60, seed: 53 } });
     const [old] = await historyOfThreeRuns(h);
-    const sync = await runCli(['sync'], { DATABASE_URL: h.tdb.url, METAACCESS_URL: h.sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN, METAACCESS_RATE_LIMIT: '100', METAACCESS_RATE_WINDOW_MS: '1000' });
+    const sync = await runCli(['sync'], {
+      DATABASE_URL: h.tdb.url,
+      METAACCESS_URL: h.sim.url,
+      METAACCESS_ACCESS_TOKEN: TEST_TOKEN,
+      METAACCESS_RATE_LIMIT: '100',
+      METAACCESS_RATE_WINDOW_MS: '1000',
+    });
     expect(sync.code).toBe(0);
     const runsLeft = await rows<{ run_id: number }>(sql`select distinct run_id from metaaccess.device_snapshots order by run_id`);
     expect(runsLeft.map((r) => r.run_id)).not.toContain(old);
@@ -100,7 +121,12 @@ describe('snapshot retention', () => {
     expect(pages!.n).toBe(2);
     // Retention 400 days on 2026-03-22 (UTC): the cutoff day is 2025-02-15.
     const result = await pruneSnapshots({
-      database: h.tdb.database, clock: fixedClock('2026-03-22T12:00:00Z'), logger: h.logger, retentionDays: 400, batchSize: 7, pagesPerStatement: 1,
+      database: h.tdb.database,
+      clock: fixedClock('2026-03-22T12:00:00Z'),
+      logger: h.logger,
+      retentionDays: 400,
+      batchSize: 7,
+      pagesPerStatement: 1,
     });
     expect(result.cutoff?.toISOString()).toBe('2025-02-15T00:00:00.000Z');
     expect(result.droppedPartitions).toEqual(['snapshots_2025_01']);
@@ -108,7 +134,8 @@ describe('snapshot retention', () => {
     // The months that had ended by then are rewritten in device order, after the batched deletes.
     expect(result.compactedPartitions).toEqual(['snapshots_2025_02', 'snapshots_2025_03']);
     const left = await rows<{ run_id: number; day: string; n: number }>(
-      sql`select run_id, day::text as day, count(*)::int as n from metaaccess.snapshots group by run_id, day order by run_id`);
+      sql`select run_id, day::text as day, count(*)::int as n from metaaccess.snapshots group by run_id, day order by run_id`,
+    );
     expect(left).toEqual([{ run_id: ids[3], day: '2025-02-20', n }]);
     const partitions = (await listSnapshotPartitions(h.tdb.database.db)).map((p) => p.name);
     expect(partitions).toContain('snapshots_2025_02');
@@ -120,13 +147,20 @@ describe('snapshot retention', () => {
       from (select device_id, lag(device_id, 1, 0) over (order by ctid) as prev from metaaccess.snapshots_2025_02) s`);
     expect(order!.sorted).toBe(true);
     // The aggregate, the runs and the profiles outlive the snapshots.
-    const daily = await rows<{ day: string; run_id: number }>(sql`select day::text as day, run_id from metaaccess.compliance_daily order by day`);
+    const daily = await rows<{ day: string; run_id: number }>(
+      sql`select day::text as day, run_id from metaaccess.compliance_daily order by day`,
+    );
     expect(daily).toEqual(days.map((day, i) => ({ day, run_id: ids[i] })));
     const runs = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.sync_runs`);
     expect(runs[0]!.n).toBe(4);
     expect(await rows(sql`select count(*)::int as n from metaaccess.snapshot_profiles`)).toEqual(profiles);
     // Pruning again finds nothing more to do.
-    const again = await pruneSnapshots({ database: h.tdb.database, clock: fixedClock('2026-03-22T12:00:00Z'), logger: h.logger, retentionDays: 400 });
+    const again = await pruneSnapshots({
+      database: h.tdb.database,
+      clock: fixedClock('2026-03-22T12:00:00Z'),
+      logger: h.logger,
+      retentionDays: 400,
+    });
     expect(again).toMatchObject({ deleted: 0, droppedPartitions: [], compactedPartitions: [] });
   });
 });

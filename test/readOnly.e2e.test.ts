@@ -40,14 +40,21 @@ describe('runs reads only', () => {
       const result = await runCli(args, { DATABASE_URL: empty.url });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(new RegExp(`^metaaccess-sync runs: error: PostgreSQL postgres://\\S+/${empty.name} has no metaaccess schema: run \`migrate\` or \`sync\` first\\n$`));
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^metaaccess-sync runs: error: PostgreSQL postgres://\\S+/${empty.name} has no metaaccess schema: run \`migrate\` or \`sync\` first\\n$`,
+        ),
+      );
     }
     expect(await schemaCount(empty.url)).toBe(0);
   });
 
   it('a login holding only metaaccess_reader lists the runs; the output names the database read', async () => {
     const tdb = await migrated();
-    await queryOnce(tdb.url, "insert into metaaccess.sync_runs (started_at, finished_at, status, trigger) values (now() - interval '1 minute', now(), 'succeeded', 'cli')");
+    await queryOnce(
+      tdb.url,
+      "insert into metaaccess.sync_runs (started_at, finished_at, status, trigger) values (now() - interval '1 minute', now(), 'succeeded', 'cli')",
+    );
     const login = `runs_reader_${randomBytes(4).toString('hex')}`;
     await admin(inject('adminUrl'), (c) => c.query(`create role ${login} login in role metaaccess_reader`));
     cleanUp(() => admin(inject('adminUrl'), (c) => c.query(`drop role if exists ${login}`)));
@@ -78,7 +85,11 @@ describe('runs reads only', () => {
   it('notes from remote data: control characters escaped, a long note cut with "…"', async () => {
     const tdb = await migrated();
     const note = `device \x1b[2J\x07 gone; ${'x'.repeat(100)}`;
-    await queryOnce(tdb.url, "insert into metaaccess.sync_runs (started_at, status, trigger, notes) values (now(), 'incomplete', 'cli', $1)", [note]);
+    await queryOnce(
+      tdb.url,
+      "insert into metaaccess.sync_runs (started_at, status, trigger, notes) values (now(), 'incomplete', 'cli', $1)",
+      [note],
+    );
     const result = await runCli(['runs'], { DATABASE_URL: tdb.url });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(/[\x07\x1b]/);

@@ -53,10 +53,16 @@ const OLD_HISTORY = `
 async function visibleTo(client: pg.Client, role: string) {
   await client.query(`set role ${role}`);
   try {
-    const tables = (await client.query<{ name: string }>(
-      "select table_name as name from information_schema.tables where table_schema = 'metaaccess' order by 1")).rows.map((r) => r.name);
-    const views = (await client.query<{ name: string }>(
-      "select table_name as name from information_schema.views where table_schema = 'metaaccess' order by 1")).rows.map((r) => r.name);
+    const tables = (
+      await client.query<{ name: string }>(
+        "select table_name as name from information_schema.tables where table_schema = 'metaaccess' order by 1",
+      )
+    ).rows.map((r) => r.name);
+    const views = (
+      await client.query<{ name: string }>(
+        "select table_name as name from information_schema.views where table_schema = 'metaaccess' order by 1",
+      )
+    ).rows.map((r) => r.name);
     return { tables, views };
   } finally {
     await client.query('reset role');
@@ -92,7 +98,9 @@ describe('the reader role, on a database upgraded from an older release', () => 
     const newLogin = `metaaccess_t_bi_${tag}`;
     const empty = await createEmptyDatabase();
     // Roles are shared by the whole server: only these two are made here, and dropped after the database.
-    cleanups.push(() => admin(adminUrl, (c) => c.query(`drop role if exists ${oldLogin}`).then(() => c.query(`drop role if exists ${newLogin}`))));
+    cleanups.push(() =>
+      admin(adminUrl, (c) => c.query(`drop role if exists ${oldLogin}`).then(() => c.query(`drop role if exists ${newLogin}`))),
+    );
     cleanups.push(() => empty.drop());
     const url = empty.url;
     const client = new pg.Client({ connectionString: url });
@@ -114,19 +122,28 @@ describe('the reader role, on a database upgraded from an older release', () => 
     cleanups.push(() => database.close());
     await runMigrations(database, { timezone: 'UTC' });
 
-    const reporting = (await rows<{ name: string }>(client, 'select unnest(metaaccess.reporting_relations()) as name order by 1')).map((r) => r.name);
+    const reporting = (await rows<{ name: string }>(client, 'select unnest(metaaccess.reporting_relations()) as name order by 1')).map(
+      (r) => r.name,
+    );
     const doc = parseMarkdown(SCHEMA_DOC);
     const documented = tableNames(section(doc, 'Relations for reporting'));
     const storage = tableNames(section(doc, 'Storage, not for the reader'));
     expect([...documented].sort()).toEqual(reporting);
     expect(reporting).toHaveLength(15);
 
-    const partitions = (await rows<{ name: string }>(client, `
+    const partitions = (
+      await rows<{ name: string }>(
+        client,
+        `
       select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-      where i.inhparent = 'metaaccess.snapshots'::regclass order by 1`)).map((r) => r.name);
+      where i.inhparent = 'metaaccess.snapshots'::regclass order by 1`,
+      )
+    ).map((r) => r.name);
     expect(partitions).toEqual(['snapshots_2025_01', 'snapshots_2025_02', 'snapshots_2025_03']);
     const notForReader = [...storage.filter((s) => s !== 'snapshots_YYYY_MM'), ...partitions];
-    expect(notForReader).toEqual(expect.arrayContaining(['snapshots', 'snapshot_profiles', 'device_state', 'rejected_records', '__drizzle_migrations']));
+    expect(notForReader).toEqual(
+      expect.arrayContaining(['snapshots', 'snapshot_profiles', 'device_state', 'rejected_records', '__drizzle_migrations']),
+    );
 
     /** Everything the reader should and should not read, and what its schema browser lists. */
     const checkReader = async (extraDenied: string[] = []) => {
@@ -134,21 +151,30 @@ describe('the reader role, on a database upgraded from an older release', () => 
       const refused = [...notForReader, ...extraDenied];
       expect(await readAs(client, READER, refused)).toEqual({ read: [], denied: refused });
       expect(await visibleTo(client, READER)).toEqual({
-        tables: reporting, views: ['adapters_current', 'device_snapshots', 'devices_current'],
+        tables: reporting,
+        views: ['adapters_current', 'device_snapshots', 'devices_current'],
       });
       // Privileges on every relation of the schema, as a BI tool's sync checks them.
-      const granted = await rows<{ name: string }>(client, `
+      const granted = await rows<{ name: string }>(
+        client,
+        `
         select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'metaaccess' and c.relkind in ('r', 'p', 'v', 'm', 'f') and has_table_privilege('${READER}', c.oid, 'SELECT')
-        order by 1`);
+        order by 1`,
+      );
       expect(granted.map((r) => r.name)).toEqual(reporting);
     };
     await checkReader();
 
     // The history the old release wrote is there for the reader, with the new relations filled in.
     await client.query(`set role ${READER}`);
-    expect(await rows(client, `select d.hwid, i.status, i.valid_from::text as "from", i.valid_to::text as "to"
-        from metaaccess.device_status_intervals i join metaaccess.devices d on d.id = i.device_id order by d.hwid, i.valid_from`)).toEqual([
+    expect(
+      await rows(
+        client,
+        `select d.hwid, i.status, i.valid_from::text as "from", i.valid_to::text as "to"
+        from metaaccess.device_status_intervals i join metaaccess.devices d on d.id = i.device_id order by d.hwid, i.valid_from`,
+      ),
+    ).toEqual([
       { hwid: 'HW-1', status: 0, from: '2025-01-31 23:59:00+00', to: '2025-02-01 00:01:00+00' },
       { hwid: 'HW-1', status: 1, from: '2025-02-01 00:01:00+00', to: '2025-03-10 02:20:00+00' },
       { hwid: 'HW-1', status: 0, from: '2025-03-10 02:20:00+00', to: null },
@@ -156,8 +182,13 @@ describe('the reader role, on a database upgraded from an older release', () => 
       { hwid: 'HW-2', status: 0, from: '2025-03-10 02:20:00+00', to: null },
       { hwid: 'HW-3', status: null, from: '2025-01-31 23:59:00+00', to: null },
     ]);
-    expect(await rows(client, `select d.hwid, c.day::text, c.change, c.old_value, c.new_value
-        from metaaccess.device_changes c join metaaccess.devices d on d.id = c.device_id order by c.changed_at, d.hwid, c.change`)).toEqual([
+    expect(
+      await rows(
+        client,
+        `select d.hwid, c.day::text, c.change, c.old_value, c.new_value
+        from metaaccess.device_changes c join metaaccess.devices d on d.id = c.device_id order by c.changed_at, d.hwid, c.change`,
+      ),
+    ).toEqual([
       { hwid: 'HW-1', day: '2025-01-31', change: 'added', old_value: null, new_value: null },
       { hwid: 'HW-2', day: '2025-01-31', change: 'added', old_value: null, new_value: null },
       { hwid: 'HW-3', day: '2025-01-31', change: 'added', old_value: null, new_value: null },
@@ -173,7 +204,8 @@ describe('the reader role, on a database upgraded from an older release', () => 
     expect((await visibleTo(client, READER)).tables).not.toContain('snapshots_2099_01');
 
     // A later migration recreates a view, as a migration would: its grants go with it…
-    const definition = (await rows<{ def: string }>(client, "select pg_get_viewdef('metaaccess.adapters_current'::regclass) as def"))[0]!.def;
+    const definition = (await rows<{ def: string }>(client, "select pg_get_viewdef('metaaccess.adapters_current'::regclass) as def"))[0]!
+      .def;
     await client.query(`drop view metaaccess.adapters_current; create view metaaccess.adapters_current as ${definition}`);
     expect(await readAs(client, READER, ['adapters_current'])).toEqual({ read: [], denied: ['adapters_current'] });
     // …and the next migrate grants it again.
@@ -190,12 +222,16 @@ describe('the reader role, on a database upgraded from an older release', () => 
     const stale = await visibleTo(client, oldLogin);
     expect(stale.tables).toEqual(expect.arrayContaining(['snapshots', 'snapshot_profiles', '__drizzle_migrations']));
     expect(stale.tables).not.toContain('device_changes');
-    await client.query(`revoke all on all tables in schema metaaccess from ${oldLogin}; revoke all on schema metaaccess from ${oldLogin}; grant ${READER} to ${oldLogin}`);
+    await client.query(
+      `revoke all on all tables in schema metaaccess from ${oldLogin}; revoke all on schema metaaccess from ${oldLogin}; grant ${READER} to ${oldLogin}`,
+    );
     expect((await visibleTo(client, oldLogin)).tables).toEqual(reporting);
 
     const meant = (names: string[]) => names.filter((n) => reporting.includes(n)).length;
-    console.log(`reader visibility: before (0006, "grant select on all tables in schema metaaccess"): ${before.tables.length} relations `
-      + `(${before.tables.join(', ')}), ${meant(before.tables)} of them reporting relations → after (metaaccess_reader): `
-      + `${after.tables.length} relations, ${meant(after.tables)} reporting`);
+    console.log(
+      `reader visibility: before (0006, "grant select on all tables in schema metaaccess"): ${before.tables.length} relations `
+        + `(${before.tables.join(', ')}), ${meant(before.tables)} of them reporting relations → after (metaaccess_reader): `
+        + `${after.tables.length} relations, ${meant(after.tables)} reporting`,
+    );
   });
 });

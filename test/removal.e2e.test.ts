@@ -9,7 +9,9 @@ const rows = t.rows;
 let h: Harness | undefined;
 
 async function removedHwids(): Promise<string[]> {
-  return (await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map((r) => r.hwid);
+  return (await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map(
+    (r) => r.hwid,
+  );
 }
 
 /** One request at a time, so the list changes exactly between two pages. */
@@ -81,7 +83,9 @@ describe('removal', () => {
     expect(run.counters.devicesRemoved).toBe(0);
     expect(run.notes).toMatch(/removal guard/);
     expect(await removedHwids()).toEqual([]);
-    const [row] = await rows<{ notes: string; status: string }>(sql`select notes, status from metaaccess.sync_runs where id = ${run.runId}`);
+    const [row] = await rows<{ notes: string; status: string }>(
+      sql`select notes, status from metaaccess.sync_runs where id = ${run.runId}`,
+    );
     expect(row!.notes).toMatch(/removal guard/);
     expect(row!.status).toBe('incomplete');
     // A run that looked truncated adds nothing to the trend: the day keeps the full run's figures.
@@ -109,7 +113,11 @@ describe('run bookkeeping', () => {
     h = await t.start({ simulator: { devices: 300, seed: 26 }, api: { rateLimit: 1, rateWindowMs: 5 } });
     h.sim.onPage((page) => {
       // Another worker, believing this run dead, takes over and marks it abandoned.
-      if (page === 4) h!.tdb.database.db.execute(sql`update metaaccess.sync_runs set status = 'abandoned' where status = 'running'`).then(() => undefined, () => undefined);
+      if (page === 4)
+        h!.tdb.database.db.execute(sql`update metaaccess.sync_runs set status = 'abandoned' where status = 'running'`).then(
+          () => undefined,
+          () => undefined,
+        );
     });
     const run = await h.sync();
     expect(run.status).toBe('failed');
@@ -117,7 +125,9 @@ describe('run bookkeeping', () => {
     const snaps = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.snapshots`);
     expect(snaps[0]!.n).toBe(0);
     // The row says what happened, from the run that knows: it lost its lock.
-    const [row] = await rows<{ status: string; error_code: string }>(sql`select status, error_code from metaaccess.sync_runs where id = ${run.runId}`);
+    const [row] = await rows<{ status: string; error_code: string }>(
+      sql`select status, error_code from metaaccess.sync_runs where id = ${run.runId}`,
+    );
     expect(row).toEqual({ status: 'failed', error_code: 'LOCK_LOST' });
     // The fence: no page is stored once the run is no longer `running`.
     const [stored] = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.devices where last_run_id = ${run.runId}`);
@@ -125,7 +135,10 @@ describe('run bookkeeping', () => {
   });
 
   it('continues the rate window of the previous run instead of starting a fresh one', async () => {
-    h = await t.start({ simulator: { devices: 150, seed: 27, rateLimit: { limit: 5, windowMs: 600 } }, api: { rateLimit: 5, rateWindowMs: 600 } });
+    h = await t.start({
+      simulator: { devices: 150, seed: 27, rateLimit: { limit: 5, windowMs: 600 } },
+      api: { rateLimit: 5, rateWindowMs: 600 },
+    });
     expect((await h.sync()).status).toBe('succeeded');
     expect((await h.sync()).status).toBe('succeeded');
     expect(h.sim.stats().rateLimited).toBe(0);
@@ -135,11 +148,17 @@ describe('run bookkeeping', () => {
   it('stores a device with thousands of adapters (more than one statement can carry)', async () => {
     h = await t.start({ simulator: { devices: 3, seed: 28 } });
     const [first, ...rest] = h.sim.list();
-    const adapters = Array.from({ length: 14_000 }, (_, i) => ({ mac_addr: `00:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ipv4_addr: '', ipv6_addr: '' }));
+    const adapters = Array.from({ length: 14_000 }, (_, i) => ({
+      mac_addr: `00:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+      ipv4_addr: '',
+      ipv6_addr: '',
+    }));
     h.sim.setDevices([{ ...first!, network_info: adapters }, ...rest]);
     const run = await h.sync();
     expect(run.status).toBe('succeeded');
-    const n = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.network_adapters where hwid = ${String(first!.hwid)}`);
+    const n = await rows<{ n: number }>(
+      sql`select count(*)::int as n from metaaccess.network_adapters where hwid = ${String(first!.hwid)}`,
+    );
     expect(n[0]!.n).toBe(14_000);
   });
 
@@ -156,10 +175,14 @@ describe('run bookkeeping', () => {
 
   it('marks a run left running by a dead process as abandoned', async () => {
     h = await t.start({ simulator: { devices: 10 } });
-    const [dead] = await rows<{ id: number }>(sql`insert into metaaccess.sync_runs (started_at, status, trigger) values (now(), 'running', 'cli') returning id`);
+    const [dead] = await rows<{ id: number }>(
+      sql`insert into metaaccess.sync_runs (started_at, status, trigger) values (now(), 'running', 'cli') returning id`,
+    );
     const run = await h.sync();
     expect(run.abandonedRuns).toEqual([dead!.id]);
-    const [row] = await rows<{ status: string; finished_at: Date | null }>(sql`select status, finished_at from metaaccess.sync_runs where id = ${dead!.id}`);
+    const [row] = await rows<{ status: string; finished_at: Date | null }>(
+      sql`select status, finished_at from metaaccess.sync_runs where id = ${dead!.id}`,
+    );
     expect(row!.status).toBe('abandoned');
     expect(row!.finished_at).not.toBeNull();
   });

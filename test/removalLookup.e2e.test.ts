@@ -11,7 +11,9 @@ const SEQUENTIAL = { rateLimit: 1, rateWindowMs: 5 };
 const LOOKUP = { removalConfirm: 'lookup' as const };
 
 async function removedHwids(): Promise<string[]> {
-  return (await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map((r) => r.hwid);
+  return (await rows<{ hwid: string }>(sql`select hwid from metaaccess.devices where removed_at is not null order by hwid`)).map(
+    (r) => r.hwid,
+  );
 }
 
 function requestsByPath(harness: Harness, from: number) {
@@ -58,7 +60,8 @@ describe('removal confirmed by lookup (REMOVAL_CONFIRM=lookup)', () => {
     expect(run.counters.devicesRemoved).toBe(0);
     expect(await removedHwids()).toEqual([]);
     const [device] = await rows<{ missed_runs: number; found: boolean }>(
-      sql`select missed_runs, lookup_found_at is not null as found from metaaccess.devices where hwid = ${dropped}`);
+      sql`select missed_runs, lookup_found_at is not null as found from metaaccess.devices where hwid = ${dropped}`,
+    );
     expect(device).toEqual({ missed_runs: 1, found: true });
     // The snapshot holds every present device, the one the page left out included.
     const [snap] = await rows<{ n: number }>(sql`select count(*)::int as n from metaaccess.device_snapshots where run_id = ${run.runId}`);
@@ -66,7 +69,8 @@ describe('removal confirmed by lookup (REMOVAL_CONFIRM=lookup)', () => {
     // Seen again by the next run: its misses are forgotten.
     expect((await h.sync()).status).toBe('succeeded');
     const [after] = await rows<{ missed_runs: number; found: boolean }>(
-      sql`select missed_runs, lookup_found_at is not null as found from metaaccess.devices where hwid = ${dropped}`);
+      sql`select missed_runs, lookup_found_at is not null as found from metaaccess.devices where hwid = ${dropped}`,
+    );
     expect(after).toEqual({ missed_runs: 0, found: false });
   });
 
@@ -97,7 +101,11 @@ describe('removal confirmed by lookup (REMOVAL_CONFIRM=lookup)', () => {
   it('never removes a device no lookup answered for, when a page keeps leaving out more devices than lookups can afford', async () => {
     h = await t.start({ simulator: { devices: 1000, seed: 36 }, settings: LOOKUP });
     expect((await h.sync()).status).toBe('succeeded');
-    const hiddenByPage = h.sim.list().slice(6 * 50 + 20, 7 * 50).map((d) => String(d.hwid)).sort();
+    const hiddenByPage = h.sim
+      .list()
+      .slice(6 * 50 + 20, 7 * 50)
+      .map((d) => String(d.hwid))
+      .sort();
     h.sim.injectFault({ match: { path: 'devices', page: 7 }, kind: 'short', drop: 30, times: 1000 });
     const looked = new Set<string>();
     for (let run = 0; run < 2; run++) {
@@ -138,7 +146,9 @@ describe('removal guard', () => {
     expect(run.status).toBe('incomplete');
     expect(run.notes).toMatch(/removal guard/);
     expect(await removedHwids()).toEqual([]);
-    const [row] = await rows<{ status: string; notes: string }>(sql`select status, notes from metaaccess.sync_runs where id = ${run.runId}`);
+    const [row] = await rows<{ status: string; notes: string }>(
+      sql`select status, notes from metaaccess.sync_runs where id = ${run.runId}`,
+    );
     expect(row!.status).toBe('incomplete');
     const runsWithSnapshots = await rows<{ run_id: number }>(sql`select distinct run_id from metaaccess.snapshots`);
     expect(runsWithSnapshots).toEqual([{ run_id: good.runId }]);

@@ -34,31 +34,55 @@ describe('report', () => {
     const result = await runCli(['report', '--json', '--days', '7', '--top', '3'], env);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ database: 'PostgreSQL (DATABASE_URL)', timezone: 'UTC', lastRun: { id: runs[4]!.runId, finishedAt: runs[4]!.finishedAt.toISOString() } });
+    expect(report).toMatchObject({
+      database: 'PostgreSQL (DATABASE_URL)',
+      timezone: 'UTC',
+      lastRun: { id: runs[4]!.runId, finishedAt: runs[4]!.finishedAt.toISOString() },
+    });
     // Now: D was removed by run 5, so 11 devices; A, B, C non-compliant; K still reporting.
     expect(report.summary).toEqual({
-      ...countsAtRun(4), percent: { compliant: 63.6, nonCompliant: 27.3, inProgress: 9.1, critical: 9.1, exempt: 9.1, active: 90.9 },
+      ...countsAtRun(4),
+      percent: { compliant: 63.6, nonCompliant: 27.3, inProgress: 9.1, critical: 9.1, exempt: 9.1, active: 90.9 },
     });
     expect(countsAtRun(4)).toEqual({ devices: 11, compliant: 7, nonCompliant: 3, inProgress: 1, critical: 1, exempt: 1, active: 10 });
     // One row per day with a run; the day of runs 4 and 5 shows run 5 (the day's last).
-    expect(report.trend).toEqual([0, 1, 2, 4].map((i) => ({
-      day: utcDay(runs[i]!.finishedAt), runId: runs[i]!.runId, capturedAt: runs[i]!.finishedAt.toISOString(), ...countsAtRun(i),
-      compliantPct: Math.round((1000 * countsAtRun(i).compliant) / countsAtRun(i).devices) / 10,
-    })));
+    expect(report.trend).toEqual(
+      [0, 1, 2, 4].map((i) => ({
+        day: utcDay(runs[i]!.finishedAt),
+        runId: runs[i]!.runId,
+        capturedAt: runs[i]!.finishedAt.toISOString(),
+        ...countsAtRun(i),
+        compliantPct: Math.round((1000 * countsAtRun(i).compliant) / countsAtRun(i).devices) / 10,
+      })),
+    );
     expect(report.trend.map((p: { compliant: number }) => p.compliant)).toEqual([7, 8, 8, 7]);
-    expect(report.period).toEqual({ from: utcDay(Date.parse(report.generatedAt) - 6 * DAY), to: utcDay(Date.parse(report.generatedAt)), days: 7 });
+    expect(report.period).toEqual({
+      from: utcDay(Date.parse(report.generatedAt) - 6 * DAY),
+      to: utcDay(Date.parse(report.generatedAt)),
+      days: 7,
+    });
     expect(report.os).toEqual([
-      { os: 'Windows 11 Pro', devices: 4, pct: 36.4 }, { os: 'macOS Sonoma', devices: 2, pct: 18.2 }, { os: 'Windows 10 Pro', devices: 2, pct: 18.2 },
+      { os: 'Windows 11 Pro', devices: 4, pct: 36.4 },
+      { os: 'macOS Sonoma', devices: 2, pct: 18.2 },
+      { os: 'Windows 10 Pro', devices: 2, pct: 18.2 },
     ]);
     expect(report.osOther).toEqual({ names: 3, devices: 3, pct: 27.3 });
     // A has been non-compliant since run 1 (its critical issue at run 3 does not restart the clock), B since run 2, C since run 4.
     const generated = Date.parse(report.generatedAt);
-    expect(report.longestNonCompliant).toEqual([['A', 0], ['B', 1], ['C', 3]].map(([key, run]) => ({
-      hwid: hwidOf(key as string), hostname: key === 'B' ? HOSTILE : expect.any(String), since: runs[run as number]!.finishedAt.toISOString(),
-      days: Math.floor((generated - runs[run as number]!.finishedAt.getTime()) / DAY),
-      // A has been non-compliant since the first run: at least that long.
-      sinceHistoryStart: run === 0,
-    })));
+    expect(report.longestNonCompliant).toEqual(
+      [
+        ['A', 0],
+        ['B', 1],
+        ['C', 3],
+      ].map(([key, run]) => ({
+        hwid: hwidOf(key as string),
+        hostname: key === 'B' ? HOSTILE : expect.any(String),
+        since: runs[run as number]!.finishedAt.toISOString(),
+        days: Math.floor((generated - runs[run as number]!.finishedAt.getTime()) / DAY),
+        // A has been non-compliant since the first run: at least that long.
+        sinceHistoryStart: run === 0,
+      })),
+    );
     expect(report.longestNonCompliant[0].days).toBeGreaterThanOrEqual(5);
   });
 
@@ -79,7 +103,9 @@ describe('report', () => {
     const h = await t.start({ simulator: { devices: 1, seed: 112 } });
     const result = await runCli(['report'], { DATABASE_URL: h.tdb.url });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe('metaaccess-sync report: error: PostgreSQL (DATABASE_URL) has no succeeded run yet: run `metaaccess-sync sync` (or `demo`) first');
+    expect(result.stderr.trim()).toBe(
+      'metaaccess-sync report: error: PostgreSQL (DATABASE_URL) has no succeeded run yet: run `metaaccess-sync sync` (or `demo`) first',
+    );
   });
 
   it('text: the summary, a row per day with its bar, the days without a run, and hostnames that cannot drive the terminal', async () => {
@@ -100,7 +126,12 @@ describe('report', () => {
     for (const gap of [5, 3]) expect(text).toContain(`${day(gap)}  · no succeeded run\n`);
     expect(text).toMatch(/^ {2}Windows 11 Pro +4 +36\.4% +█+$/m);
     const longest = text.slice(text.indexOf('Non-compliant longest'));
-    expect(longest.split('\n').slice(2, 5).map((l) => l.trim().split(/\s{2,}/)[1])).toEqual([hwidOf('A'), hwidOf('B'), hwidOf('C')]);
+    expect(
+      longest
+        .split('\n')
+        .slice(2, 5)
+        .map((l) => l.trim().split(/\s{2,}/)[1]),
+    ).toEqual([hwidOf('A'), hwidOf('B'), hwidOf('C')]);
     expect(text).not.toContain('\x1b');
     expect(text).toContain('  ?[2J<img src=x oner…  ');
     expect(Math.max(...text.split('\n').map((l) => [...l].length))).toBeLessThanOrEqual(80);
@@ -114,7 +145,9 @@ describe('report', () => {
     cleanUp(() => admin(inject('adminUrl'), (c) => c.query(`drop role if exists ${login}`)));
     const asReader = new URL(env.DATABASE_URL);
     asReader.username = login;
-    const [owner, reader] = await Promise.all([env.DATABASE_URL, asReader.toString()].map((url) => runCli(['report', '--json'], { DATABASE_URL: url })));
+    const [owner, reader] = await Promise.all(
+      [env.DATABASE_URL, asReader.toString()].map((url) => runCli(['report', '--json'], { DATABASE_URL: url })),
+    );
     expect(reader!.code, reader!.stderr).toBe(0);
     const withoutTime = (out: string) => ({ ...JSON.parse(out), generatedAt: undefined });
     expect(withoutTime(reader!.stdout)).toEqual(withoutTime(owner!.stdout));
@@ -126,12 +159,20 @@ describe('report', () => {
       const result = await runCli(args, { DATABASE_URL: url });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toBe('metaaccess-sync report: error: PostgreSQL (DATABASE_URL) holds no metaaccess-sync data (no schema metaaccess): run `metaaccess-sync migrate` or a sync first\n');
+      expect(result.stderr).toBe(
+        'metaaccess-sync report: error: PostgreSQL (DATABASE_URL) holds no metaaccess-sync data (no schema metaaccess): run `metaaccess-sync migrate` or a sync first\n',
+      );
     }
     expect(existsSync(join(tmpdir(), 'never-written.html'))).toBe(false);
-    const schemas = await queryOnce<{ nspname: string }>(url, `select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema' order by 1`);
+    const schemas = await queryOnce<{ nspname: string }>(
+      url,
+      `select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema' order by 1`,
+    );
     expect(schemas.map((s) => s.nspname)).toEqual(['public']);
-    const tables = await queryOnce(url, `select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'`);
+    const tables = await queryOnce(
+      url,
+      `select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'`,
+    );
     expect(tables).toEqual([]);
   });
 
@@ -141,8 +182,13 @@ describe('report', () => {
     await queryOnce(h.tdb.url, 'drop table metaaccess.device_status_intervals cascade');
     const result = await runCli(['report'], { DATABASE_URL: h.tdb.url });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/is not migrated to this version \(missing metaaccess\.device_status_intervals\): run `metaaccess-sync migrate` or a sync first\n$/);
-    const [row] = await queryOnce<{ present: boolean }>(h.tdb.url, `select to_regclass('metaaccess.device_status_intervals') is not null as present`);
+    expect(result.stderr).toMatch(
+      /is not migrated to this version \(missing metaaccess\.device_status_intervals\): run `metaaccess-sync migrate` or a sync first\n$/,
+    );
+    const [row] = await queryOnce<{ present: boolean }>(
+      h.tdb.url,
+      `select to_regclass('metaaccess.device_status_intervals') is not null as present`,
+    );
     expect(row!.present).toBe(false);
   });
 
@@ -150,7 +196,9 @@ describe('report', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'metaaccess-report-'));
     const result = await runCli(['report'], {}, { cwd });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/embedded PGlite in \.\/data\/pglite holds no metaaccess-sync data \(no database there\): run `metaaccess-sync migrate`/);
+    expect(result.stderr).toMatch(
+      /embedded PGlite in \.\/data\/pglite holds no metaaccess-sync data \(no database there\): run `metaaccess-sync migrate`/,
+    );
     expect(existsSync(join(cwd, 'data'))).toBe(false);
   });
 

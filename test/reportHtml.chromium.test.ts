@@ -21,7 +21,10 @@ const cleanUp = cleanUpAfterEach();
 
 async function launch(): Promise<Browser> {
   // Fail, not skip: a missing browser would otherwise leave the page untested without anyone noticing.
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), as .ci/run does`).toBe(true);
+  expect(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), as .ci/run does`,
+  ).toBe(true);
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--headless=new'] });
   cleanUp(() => browser.close());
   return browser;
@@ -58,11 +61,14 @@ describe('report --html in Chromium', () => {
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
     await page.waitForSelector('body[data-charts="ready"]', { timeout: 10_000 });
 
-    const trend = await inPage<{ labels: string[]; series: [string, (number | null)[]][]; width: number; height: number }>(page, `(() => {
+    const trend = await inPage<{ labels: string[]; series: [string, (number | null)[]][]; width: number; height: number }>(
+      page,
+      `(() => {
       const chart = Chart.getChart('trend-chart');
       const box = document.getElementById('trend-chart').getBoundingClientRect();
       return { labels: chart.data.labels, series: chart.data.datasets.map((d) => [d.label, d.data]), width: box.width, height: box.height };
-    })()`);
+    })()`,
+    );
     expect(trend.width).toBeGreaterThan(600);
     expect(trend.height).toBeGreaterThan(300);
     expect(trend.labels).toHaveLength(7);
@@ -77,22 +83,37 @@ describe('report --html in Chromium', () => {
     expect(await inPage<number>(page, countColour('trend-chart', [46, 125, 50]))).toBeGreaterThan(500);
     expect(await inPage<number>(page, countColour('trend-chart', [198, 40, 40]))).toBeGreaterThan(200);
 
-    const os = await inPage(page, `(() => {
+    const os = await inPage(
+      page,
+      `(() => {
       const chart = Chart.getChart('os-chart');
       return { labels: chart.data.labels, devices: chart.data.datasets[0].data };
-    })()`);
-    expect(os).toEqual({ labels: ['Windows 11 Pro', 'macOS Sonoma', 'Windows 10 Pro', 'Android', 'iOS', '(no OS reported)'], devices: [4, 2, 2, 1, 1, 1] });
+    })()`,
+    );
+    expect(os).toEqual({
+      labels: ['Windows 11 Pro', 'macOS Sonoma', 'Windows 10 Pro', 'Android', 'iOS', '(no OS reported)'],
+      devices: [4, 2, 2, 1, 1, 1],
+    });
 
-    const dom = await inPage<{ title: string; images: number; cards: string[][]; longest: string[][] }>(page, `({
+    const dom = await inPage<{ title: string; images: number; cards: string[][]; longest: string[][] }>(
+      page,
+      `({
       title: document.title,
       images: document.querySelectorAll('img').length,
       cards: [...document.querySelectorAll('#summary .card')].map((c) => [c.querySelector('.label').textContent, c.querySelector('.value').textContent]),
       longest: [...document.querySelectorAll('#longest-table tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
-    })`);
+    })`,
+    );
     expect(dom.title).toMatch(/^MetaAccess compliance report, \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
     expect(dom.images).toBe(0);
     expect(dom.cards).toEqual([
-      ['Devices present', '11'], ['Compliant', '7'], ['Non-compliant', '3'], ['Still reporting', '1'], ['Critical', '1'], ['Exempt', '1'], ['Active (connected)', '10'],
+      ['Devices present', '11'],
+      ['Compliant', '7'],
+      ['Non-compliant', '3'],
+      ['Still reporting', '1'],
+      ['Critical', '1'],
+      ['Exempt', '1'],
+      ['Active (connected)', '10'],
     ]);
     expect(dom.longest.map((cells) => cells[1])).toEqual([hwidOf('A'), hwidOf('B'), hwidOf('C')]);
     // The hostile hostname shows as the text it is.

@@ -23,7 +23,11 @@ async function inventory(h: Harness) {
   };
 }
 
-const pagesServed = (h: Harness, from: number) => h.sim.log.slice(from).filter((e) => e.path === 'devices').map((e) => e.page);
+const pagesServed = (h: Harness, from: number) =>
+  h.sim.log
+    .slice(from)
+    .filter((e) => e.path === 'devices')
+    .map((e) => e.page);
 
 describe('resume', () => {
   it('continues an interrupted run from its first uncommitted page, and ends with what an uninterrupted run has', async () => {
@@ -48,8 +52,10 @@ describe('resume', () => {
     expect(new Set(served).size).toBe(served.length);
     expect(resumed.counters).toMatchObject({ devicesSeen: 1000, devicesAdded: 1000, devicesRemoved: 0, pages: 20 });
     expect(await inventory(h)).toEqual(expected);
-    const [row] = await queryRows<{ resumed_from: number; resume_page: number; attempt_of: number }>(h.tdb.database.db,
-      sql`select resumed_from, resume_page, attempt_of from metaaccess.sync_runs where id = ${resumed.runId}`);
+    const [row] = await queryRows<{ resumed_from: number; resume_page: number; attempt_of: number }>(
+      h.tdb.database.db,
+      sql`select resumed_from, resume_page, attempt_of from metaaccess.sync_runs where id = ${resumed.runId}`,
+    );
     expect(row).toEqual({ resumed_from: failed.runId, resume_page: 12, attempt_of: failed.runId });
   });
 
@@ -62,7 +68,12 @@ describe('resume', () => {
     const resumed = await h.sync();
     expect(resumed.status).toBe('succeeded');
     // Devices stored by the first attempt count as seen: only the deleted ones are looked up and removed.
-    expect(h.sim.log.filter((e) => e.path === 'details').map((e) => e.hwid).sort()).toEqual([...gone].sort());
+    expect(
+      h.sim.log
+        .filter((e) => e.path === 'details')
+        .map((e) => e.hwid)
+        .sort(),
+    ).toEqual([...gone].sort());
     expect(resumed.counters.devicesRemoved).toBe(2);
     const [present] = await queryRows<{ n: number }>(h.tdb.database.db, sql`select count(*)::int as n from metaaccess.devices_current`);
     expect(present!.n).toBe(598);
@@ -80,7 +91,10 @@ describe('resume', () => {
     h.sim.injectFault({ match: { path: 'devices', page: 4 }, kind: 'status', status: 503, times: 2 });
     const again = await h.sync();
     expect(again.status).toBe('failed');
-    await queryRows(h.tdb.database.db, sql`update metaaccess.sync_runs set finished_at = now() - interval '7 hours' where id = ${again.runId}`);
+    await queryRows(
+      h.tdb.database.db,
+      sql`update metaaccess.sync_runs set finished_at = now() - interval '7 hours' where id = ${again.runId}`,
+    );
     before = h.sim.log.length;
     expect((await h.sync()).resumed).toBeNull();
     expect(pagesServed(h, before)[0]).toBe(1);
@@ -99,8 +113,11 @@ describe('resume, when the account or the clock moved on', () => {
     const crashed = await h.sync();
     // As a process killed 7 hours ago leaves it: still `running`, its last request long past.
     const longAgo = Date.now() - 7 * 3_600_000;
-    await queryRows(h.tdb.database.db, sql`update metaaccess.sync_runs set status = 'running', finished_at = null,
-      started_at = ${new Date(longAgo - 60_000).toISOString()}::timestamptz, recent_requests = ${JSON.stringify([longAgo])}::jsonb where id = ${crashed.runId}`);
+    await queryRows(
+      h.tdb.database.db,
+      sql`update metaaccess.sync_runs set status = 'running', finished_at = null,
+      started_at = ${new Date(longAgo - 60_000).toISOString()}::timestamptz, recent_requests = ${JSON.stringify([longAgo])}::jsonb where id = ${crashed.runId}`,
+    );
     const before = h.sim.log.length;
     const next = await h.sync();
     expect(next.abandonedRuns).toEqual([crashed.runId]);
@@ -119,8 +136,10 @@ describe('resume, when the account or the clock moved on', () => {
     expect(resumed.notes).toMatch(/ended before resume page 12; read again from page 1/);
     // Every device still in the account was stored by the sync, and none of them is removed.
     const present = h.sim.list().map((d) => String(d.hwid));
-    const rows = await queryRows<{ hwid: string; removed: boolean; run: number }>(h.tdb.database.db,
-      sql`select hwid, removed_at is not null as removed, last_run_id as run from metaaccess.devices where hwid = any(${sql.param(present)}::text[])`);
+    const rows = await queryRows<{ hwid: string; removed: boolean; run: number }>(
+      h.tdb.database.db,
+      sql`select hwid, removed_at is not null as removed, last_run_id as run from metaaccess.devices where hwid = any(${sql.param(present)}::text[])`,
+    );
     expect(rows).toHaveLength(400);
     expect(rows.every((r) => !r.removed && [failed.runId, resumed.runId].includes(r.run))).toBe(true);
   });
@@ -135,8 +154,11 @@ describe('the rate window survives a kill', () => {
     const tdb = await createTestDatabase();
     cleanUp(() => tdb.drop());
     const env = {
-      DATABASE_URL: tdb.url, METAACCESS_URL: sim.url, METAACCESS_ACCESS_TOKEN: TEST_TOKEN,
-      METAACCESS_RATE_LIMIT: '5', METAACCESS_RATE_WINDOW_MS: String(windowMs),
+      DATABASE_URL: tdb.url,
+      METAACCESS_URL: sim.url,
+      METAACCESS_ACCESS_TOKEN: TEST_TOKEN,
+      METAACCESS_RATE_LIMIT: '5',
+      METAACCESS_RATE_WINDOW_MS: String(windowMs),
     };
     let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
     sim.onPage((page) => {

@@ -16,7 +16,7 @@ afterAll(async () => {
 
 async function get<T>(path: string, query: string): Promise<{ status: number; body: T }> {
   const res = await fetch(`${sim!.url}${path}?access_token=${TOKEN}&${query}`);
-  return { status: res.status, body: await res.json() as T };
+  return { status: res.status, body: (await res.json()) as T };
 }
 
 describe(`a fleet of ${DEVICES.toLocaleString('en')} devices`, () => {

@@ -43,16 +43,18 @@ function fields(raw: RawDevice) {
 type Row = Record<string, unknown>;
 const count = <T>(xs: T[], p: (x: T) => boolean) => xs.filter(p).length;
 const pct = (n: number, d: number) => (d === 0 ? null : Math.round((1000 * n) / d) / 10);
-const byKey = <T>(...keys: ((x: T) => number | string | Date)[]) => (a: T, b: T) => {
-  for (const key of keys) {
-    const x = key(a);
-    const y = key(b);
-    const [u, v] = x instanceof Date && y instanceof Date ? [x.getTime(), y.getTime()] : [x, y];
-    if (u < v) return -1;
-    if (u > v) return 1;
-  }
-  return 0;
-};
+const byKey =
+  <T>(...keys: ((x: T) => number | string | Date)[]) =>
+  (a: T, b: T) => {
+    for (const key of keys) {
+      const x = key(a);
+      const y = key(b);
+      const [u, v] = x instanceof Date && y instanceof Date ? [x.getTime(), y.getTime()] : [x, y];
+      if (u < v) return -1;
+      if (u > v) return 1;
+    }
+    return 0;
+  };
 const desc = (f: (x: Row) => number) => (x: Row) => -f(x);
 
 /** The expected rows of each cookbook query (by heading), from the history as served. */
@@ -63,12 +65,20 @@ function expectations(h: KnownHistory): Record<string, () => Row[]> {
   const served = (run: KnownRun) => run.served.map(fields);
   const find = (run: KnownRun, hwid: string) => served(run).find((d) => d.hwid === hwid);
   /** The run before `index` that listed the device: what the change log diffs against. */
-  const before = (index: number, hwid: string) => runs.slice(0, index).reverse().find((r) => find(r, hwid));
+  const before = (index: number, hwid: string) =>
+    runs
+      .slice(0, index)
+      .reverse()
+      .find((r) => find(r, hwid));
   /** The day's run that compliance_daily keeps: the last of the day. */
   const dailyRuns = [...new Map(runs.map((r) => [r.day, r])).values()];
   const hwids = [...new Set(runs.flatMap((r) => served(r).map((d) => d.hwid)))];
   /** devices.hostname: as the last run that listed the device served it. */
-  const hostnameOf = (hwid: string) => find([...runs].reverse().find((r) => find(r, hwid))!, hwid)!.hostname;
+  const hostnameOf = (hwid: string) =>
+    find(
+      [...runs].reverse().find((r) => find(r, hwid))!,
+      hwid,
+    )!.hostname;
   const state = (d: ReturnType<typeof fields>) => `${d.status}/${d.critical}/${d.exempt}`;
   /** The runs in a row, up to `index`, in which the device was listed in the same state. */
   const streakStart = (index: number, hwid: string) => {
@@ -83,60 +93,134 @@ function expectations(h: KnownHistory): Record<string, () => Row[]> {
     return runs[k]!;
   };
   return {
-    'Compliance trend (last 30 days)': () => dailyRuns.filter((r) => within(r.day, 30)).map((r) => {
-      const ds = served(r);
-      const compliant = count(ds, (d) => d.status === 0);
-      return {
-        day: r.day, devices: ds.length, compliant, non_compliant: count(ds, (d) => d.status === 1),
-        in_progress: count(ds, (d) => d.status === 3), pct_compliant: pct(compliant, ds.length),
-      };
-    }),
+    'Compliance trend (last 30 days)': () =>
+      dailyRuns
+        .filter((r) => within(r.day, 30))
+        .map((r) => {
+          const ds = served(r);
+          const compliant = count(ds, (d) => d.status === 0);
+          return {
+            day: r.day,
+            devices: ds.length,
+            compliant,
+            non_compliant: count(ds, (d) => d.status === 1),
+            in_progress: count(ds, (d) => d.status === 3),
+            pct_compliant: pct(compliant, ds.length),
+          };
+        }),
 
-    'Critical trend (last 30 days)': () => dailyRuns.filter((r) => within(r.day, 30)).map((r) => {
-      const ds = served(r);
-      const critical = count(ds, (d) => d.critical === 1);
-      return { day: r.day, devices: ds.length, critical, pct_critical: pct(critical, ds.length) };
-    }),
+    'Critical trend (last 30 days)': () =>
+      dailyRuns
+        .filter((r) => within(r.day, 30))
+        .map((r) => {
+          const ds = served(r);
+          const critical = count(ds, (d) => d.critical === 1);
+          return { day: r.day, devices: ds.length, critical, pct_critical: pct(critical, ds.length) };
+        }),
 
-    'Non-compliant now, and since when': () => served(last).filter((d) => d.status === 1).map((d) => {
-      const since = statusStreakStart(runs.length - 1, d.hwid).finishedAt;
-      return {
-        hostname: d.hostname, hwid: d.hwid, critical: CRITICAL[d.critical], exempt: EXEMPT(d.exempt),
-        since, days: daysBetween(localDay(since.getTime()), today),
-      };
-    }).sort(byKey((r) => r.since, (r) => r.hostname)),
+    'Non-compliant now, and since when': () =>
+      served(last)
+        .filter((d) => d.status === 1)
+        .map((d) => {
+          const since = statusStreakStart(runs.length - 1, d.hwid).finishedAt;
+          return {
+            hostname: d.hostname,
+            hwid: d.hwid,
+            critical: CRITICAL[d.critical],
+            exempt: EXEMPT(d.exempt),
+            since,
+            days: daysBetween(localDay(since.getTime()), today),
+          };
+        })
+        .sort(
+          byKey(
+            (r) => r.since,
+            (r) => r.hostname,
+          ),
+        ),
 
-    'Top flappers (last 30 days)': () => hwids.map((hwid) => {
-      const changes = runs.filter((r) => {
-        const prev = before(r.index, hwid);
-        return within(r.day, 30) && find(r, hwid) && prev && find(prev, hwid)!.status !== find(r, hwid)!.status;
-      }).length;
-      const now = find(last, hwid);
-      return { hostname: hostnameOf(hwid), hwid, status_changes: changes, status_now: now ? STATUS[now.status] : 'removed' };
-    }).filter((r) => r.status_changes > 0).sort(byKey(desc((r) => r.status_changes as number), (r) => r.hostname as string)).slice(0, 20),
+    'Top flappers (last 30 days)': () =>
+      hwids
+        .map((hwid) => {
+          const changes = runs.filter((r) => {
+            const prev = before(r.index, hwid);
+            return within(r.day, 30) && find(r, hwid) && prev && find(prev, hwid)!.status !== find(r, hwid)!.status;
+          }).length;
+          const now = find(last, hwid);
+          return { hostname: hostnameOf(hwid), hwid, status_changes: changes, status_now: now ? STATUS[now.status] : 'removed' };
+        })
+        .filter((r) => r.status_changes > 0)
+        .sort(
+          byKey(
+            desc((r) => r.status_changes as number),
+            (r) => r.hostname as string,
+          ),
+        )
+        .slice(0, 20),
 
-    'What changed last week': () => runs.filter((r) => within(r.day, 7)).flatMap((r) => served(r).flatMap((d) => {
-      const prev = before(r.index, d.hwid);
-      if (!prev) return [];
-      const old = find(prev, d.hwid)!.ipv4;
-      const row = (change: string, oldAddress: string | null, newAddress: string | null) =>
-        ({ day: r.day, hostname: hostnameOf(d.hwid), hwid: d.hwid, change, old_address: oldAddress, new_address: newAddress });
-      return [
-        ...old.filter((ip) => !d.ipv4.includes(ip)).map((ip) => row('ip_removed', ip, null)),
-        ...d.ipv4.filter((ip) => !old.includes(ip)).map((ip) => row('ip_added', null, ip)),
-      ];
-    })).sort(byKey((r) => r.day, (r) => r.hostname, (r) => (r.change === 'ip_removed' ? 0 : 1), (r) => r.old_address ?? r.new_address ?? '')),
+    'What changed last week': () =>
+      runs
+        .filter((r) => within(r.day, 7))
+        .flatMap((r) =>
+          served(r).flatMap((d) => {
+            const prev = before(r.index, d.hwid);
+            if (!prev) return [];
+            const old = find(prev, d.hwid)!.ipv4;
+            const row = (change: string, oldAddress: string | null, newAddress: string | null) => ({
+              day: r.day,
+              hostname: hostnameOf(d.hwid),
+              hwid: d.hwid,
+              change,
+              old_address: oldAddress,
+              new_address: newAddress,
+            });
+            return [
+              ...old.filter((ip) => !d.ipv4.includes(ip)).map((ip) => row('ip_removed', ip, null)),
+              ...d.ipv4.filter((ip) => !old.includes(ip)).map((ip) => row('ip_added', null, ip)),
+            ];
+          }),
+        )
+        .sort(
+          byKey(
+            (r) => r.day,
+            (r) => r.hostname,
+            (r) => (r.change === 'ip_removed' ? 0 : 1),
+            (r) => r.old_address ?? r.new_address ?? '',
+          ),
+        ),
 
-    'Devices not seen for 30 days': () => served(last).filter((d) => d.lastSeen.getTime() < Date.now() - 30 * DAY_MS).map((d) => ({
-      hostname: d.hostname, hwid: d.hwid, last_seen: d.lastSeen, days_not_seen: daysBetween(localDay(d.lastSeen.getTime()), today),
-      active_label: ACTIVE(d.active), status_label: STATUS[d.status],
-    })).sort(byKey((r) => r.last_seen, (r) => r.hostname)),
+    'Devices not seen for 30 days': () =>
+      served(last)
+        .filter((d) => d.lastSeen.getTime() < Date.now() - 30 * DAY_MS)
+        .map((d) => ({
+          hostname: d.hostname,
+          hwid: d.hwid,
+          last_seen: d.lastSeen,
+          days_not_seen: daysBetween(localDay(d.lastSeen.getTime()), today),
+          active_label: ACTIVE(d.active),
+          status_label: STATUS[d.status],
+        }))
+        .sort(
+          byKey(
+            (r) => r.last_seen,
+            (r) => r.hostname,
+          ),
+        ),
 
-    'OS mix over time (last 30 days)': () => dailyRuns.filter((r) => within(r.day, 30)).flatMap((r) => {
-      const names = served(r).map((d) => d.osName);
-      return [...new Set(names)].map((os) => ({ day: r.day, os_name: os, devices: count(names, (n) => n === os) }))
-        .sort(byKey(desc((x) => x.devices as number), (x) => x.os_name as string));
-    }),
+    'OS mix over time (last 30 days)': () =>
+      dailyRuns
+        .filter((r) => within(r.day, 30))
+        .flatMap((r) => {
+          const names = served(r).map((d) => d.osName);
+          return [...new Set(names)]
+            .map((os) => ({ day: r.day, os_name: os, devices: count(names, (n) => n === os) }))
+            .sort(
+              byKey(
+                desc((x) => x.devices as number),
+                (x) => x.os_name as string,
+              ),
+            );
+        }),
 
     'Devices per /24 subnet': () => {
       const subnets = new Map<string, { devices: Set<string>; adapters: number }>();
@@ -149,29 +233,50 @@ function expectations(h: KnownHistory): Record<string, () => Row[]> {
           subnets.set(subnet, entry);
         }
       }
-      const octets = (s: string) => s.split(/[./]/).slice(0, 4).reduce((n, o) => n * 256 + Number(o), 0);
-      return [...subnets].map(([subnet, e]) => ({ subnet, devices: e.devices.size, adapters: e.adapters }))
+      const octets = (s: string) =>
+        s
+          .split(/[./]/)
+          .slice(0, 4)
+          .reduce((n, o) => n * 256 + Number(o), 0);
+      return [...subnets]
+        .map(([subnet, e]) => ({ subnet, devices: e.devices.size, adapters: e.adapters }))
         .sort(byKey((r) => octets(r.subnet)));
     },
 
     'Agent versions in use': () => {
       const ds = served(last);
-      return [...new Set(ds.map((d) => d.agent))].map((agent) => ({
-        agent_version: agent, devices: count(ds, (d) => d.agent === agent), connected: count(ds, (d) => d.agent === agent && d.active),
-      })).sort(byKey(desc((r) => r.devices as number), (r) => r.agent_version as string));
+      return [...new Set(ds.map((d) => d.agent))]
+        .map((agent) => ({
+          agent_version: agent,
+          devices: count(ds, (d) => d.agent === agent),
+          connected: count(ds, (d) => d.agent === agent && d.active),
+        }))
+        .sort(
+          byKey(
+            desc((r) => r.devices as number),
+            (r) => r.agent_version as string,
+          ),
+        );
     },
 
-    'Added, removed and changed per run (last 30 days)': () => runs.filter((r) => r.index > 0 && within(r.day, 30)).map((r) => {
-      const prev = runs[r.index - 1]!;
-      const now = new Map(r.served.map((raw) => [String(raw.hwid), raw]));
-      const then = new Map(prev.served.map((raw) => [String(raw.hwid), raw]));
-      return {
-        run_id: r.runId, finished_at: r.finishedAt,
-        added: count([...now.keys()], (hwid) => !then.has(hwid)),
-        removed: count([...then.keys()], (hwid) => !now.has(hwid)),
-        changed: count([...now].filter(([hwid]) => then.has(hwid)), ([hwid, raw]) => trackedFields(raw) !== trackedFields(then.get(hwid))),
-      };
-    }),
+    'Added, removed and changed per run (last 30 days)': () =>
+      runs
+        .filter((r) => r.index > 0 && within(r.day, 30))
+        .map((r) => {
+          const prev = runs[r.index - 1]!;
+          const now = new Map(r.served.map((raw) => [String(raw.hwid), raw]));
+          const then = new Map(prev.served.map((raw) => [String(raw.hwid), raw]));
+          return {
+            run_id: r.runId,
+            finished_at: r.finishedAt,
+            added: count([...now.keys()], (hwid) => !then.has(hwid)),
+            removed: count([...then.keys()], (hwid) => !now.has(hwid)),
+            changed: count(
+              [...now].filter(([hwid]) => then.has(hwid)),
+              ([hwid, raw]) => trackedFields(raw) !== trackedFields(then.get(hwid)),
+            ),
+          };
+        }),
 
     "One device's compliance timeline": () => {
       const hwid = hwidOf('C');
@@ -181,8 +286,12 @@ function expectations(h: KnownHistory): Record<string, () => Row[]> {
         if (!d || streakStart(r.index, hwid) !== r) continue;
         const end = runs.slice(r.index + 1).find((n) => !find(n, hwid) || state(find(n, hwid)!) !== state(d));
         rows.push({
-          valid_from: r.finishedAt, valid_to: end?.finishedAt ?? null, status: STATUS[d.status], critical: CRITICAL[d.critical],
-          exempt: EXEMPT(d.exempt), days: daysBetween(r.day, end?.day ?? today),
+          valid_from: r.finishedAt,
+          valid_to: end?.finishedAt ?? null,
+          status: STATUS[d.status],
+          critical: CRITICAL[d.critical],
+          exempt: EXEMPT(d.exempt),
+          days: daysBetween(r.day, end?.day ?? today),
         });
       }
       return rows;
@@ -234,13 +343,21 @@ describe('docs/schema.md', () => {
     const titles = cookbook.map(title);
     expect(new Set(titles).size, 'two sql blocks under one heading').toBe(titles.length);
     // The bench times these three by heading.
-    expect(titles).toEqual(expect.arrayContaining(['Non-compliant now, and since when', 'Top flappers (last 30 days)', 'What changed last week']));
+    expect(titles).toEqual(
+      expect.arrayContaining(['Non-compliant now, and since when', 'Top flappers (last 30 days)', 'What changed last week']),
+    );
   });
 
   it('has an expected result for every cookbook query, and no expectation without a query', () => {
     const titles = cookbook.map(title);
-    expect(titles.filter((t) => !(t in expected)), 'cookbook queries without an expected result in this test').toEqual([]);
-    expect(Object.keys(expected).filter((t) => !titles.includes(t)), 'expectations without a query in docs/schema.md').toEqual([]);
+    expect(
+      titles.filter((t) => !(t in expected)),
+      'cookbook queries without an expected result in this test',
+    ).toEqual([]);
+    expect(
+      Object.keys(expected).filter((t) => !titles.includes(t)),
+      'expectations without a query in docs/schema.md',
+    ).toEqual([]);
   });
 
   it('the known history has what the cookbook is about', () => {
@@ -252,19 +369,26 @@ describe('docs/schema.md', () => {
   for (const block of cookbook) {
     it(`cookbook: ${title(block)}`, async () => {
       const want = expected[title(block)];
-      if (!want) throw new Error(`no expected result for the cookbook query "${title(block)}" (docs/schema.md line ${block.line}): add one to test/schemaDocs.e2e.test.ts`);
+      if (!want)
+        throw new Error(
+          `no expected result for the cookbook query "${title(block)}" (docs/schema.md line ${block.line}): add one to test/schemaDocs.e2e.test.ts`,
+        );
       expect(await run(block.sql)).toEqual(want());
     });
   }
 
   it('lists in its storage table every relation of the schema the reader may not read', async () => {
     const storage = section(doc, 'Storage, not for the reader').join('\n');
-    const relations = await queryRows<{ relname: string }>(history.harness.tdb.database.db, sql`
+    const relations = await queryRows<{ relname: string }>(
+      history.harness.tdb.database.db,
+      sql`
       select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'metaaccess' and c.relkind in ('r', 'p', 'v', 'm', 'f')
-        and not (c.relname = any (metaaccess.reporting_relations())) order by 1`);
+        and not (c.relname = any (metaaccess.reporting_relations())) order by 1`,
+    );
     expect(relations.length).toBeGreaterThan(0);
-    for (const { relname } of relations) expect(storage, relname).toContain(`\`${relname.replace(/^snapshots_\d{4}_\d{2}$/, 'snapshots_YYYY_MM')}\``);
+    for (const { relname } of relations)
+      expect(storage, relname).toContain(`\`${relname.replace(/^snapshots_\d{4}_\d{2}$/, 'snapshots_YYYY_MM')}\``);
   });
 });
 
@@ -272,9 +396,17 @@ describe('README "What it writes" examples', () => {
   const readme = parseMarkdown(README);
   const examples = readme.sqlBlocks.filter((b) => b.heading?.text.startsWith('What it writes'));
   /** The statements of the blocks, each named by the comment line above it. */
-  const statements = examples.flatMap((b) => b.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)).map((text) => ({
-    name: /^--\s*(.*)$/m.exec(text)?.[1] ?? text.slice(0, 40), text,
-  }));
+  const statements = examples
+    .flatMap((b) =>
+      b.sql
+        .split(/;\s*$/m)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .map((text) => ({
+      name: /^--\s*(.*)$/m.exec(text)?.[1] ?? text.slice(0, 40),
+      text,
+    }));
 
   it('each runs as the reader', async () => {
     expect(statements.length).toBeGreaterThanOrEqual(4);
@@ -295,7 +427,10 @@ describe('README "What it writes" examples', () => {
     const one = statements.find((s) => /one device/.test(s.name));
     expect(one).toBeDefined();
     const rows = await run(one!.text);
-    const [first] = await queryRows<{ hwid: string }>(history.harness.tdb.database.db, sql`select hwid from metaaccess.devices order by id limit 1`);
+    const [first] = await queryRows<{ hwid: string }>(
+      history.harness.tdb.database.db,
+      sql`select hwid from metaaccess.devices order by id limit 1`,
+    );
     expect(rows).toHaveLength(history.runs.filter((r) => r.served.some((d) => d.hwid === first!.hwid)).length);
   });
 });

@@ -61,7 +61,11 @@ async function failureCode(database: Database, statement: string): Promise<strin
 /** A sync as the CLI runs it, on the night `at` (dates shifted; requests in real time). */
 function syncAt(h: Harness, database: Database, at: string) {
   return runSync({
-    database, source: h.makeSource(), clock: shiftedClock(Date.parse(at) - Date.now()), logger: h.logger, trigger: 'test',
+    database,
+    source: h.makeSource(),
+    clock: shiftedClock(Date.parse(at) - Date.now()),
+    logger: h.logger,
+    trigger: 'test',
     settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC' },
   });
 }
@@ -70,7 +74,13 @@ async function runsAs(url: string): Promise<{ code: number; runs: { status: stri
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const ctx = { env: { DATABASE_URL: url, LOG_LEVEL: 'error' }, stdout, stderr: new PassThrough(), isTty: false, signal: new AbortController().signal };
+  const ctx = {
+    env: { DATABASE_URL: url, LOG_LEVEL: 'error' },
+    stdout,
+    stderr: new PassThrough(),
+    isTty: false,
+    signal: new AbortController().signal,
+  };
   const code = await runsCommand.run(['--json'], ctx);
   return { code, runs: JSON.parse(out) as { status: string }[] };
 }
@@ -88,10 +98,13 @@ describe('the writer role (docs/writer-role.sql)', () => {
     await applyWriterRole(h.tdb.url, login);
     await applyWriterRole(h.tdb.url, login); // idempotent
     await admin(h.tdb.url, (c) => c.query(`alter role ${login} password '${password}'`));
-    const [role] = await queryRows<Record<string, boolean>>(h.tdb.database.db, sql`
+    const [role] = await queryRows<Record<string, boolean>>(
+      h.tdb.database.db,
+      sql`
       select rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, pg_has_role(rolname, 'metaaccess_writer', 'MEMBER') as writer,
         exists (select 1 from pg_class where relowner = r.oid) or exists (select 1 from pg_namespace where nspowner = r.oid) as owns
-      from pg_roles r where rolname = ${login}`);
+      from pg_roles r where rolname = ${login}`,
+    );
     expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true, writer: true, owns: false });
     // A login that could do more is refused, not silently stripped.
     await expect(applyWriterRole(h.tdb.url, 'postgres')).rejects.toThrow(/can do more than the worker needs/);
@@ -111,13 +124,22 @@ describe('the writer role (docs/writer-role.sql)', () => {
     expect(second.status).toBe('succeeded');
     const partitions = (await listSnapshotPartitions(writer.db)).map((p) => p.name);
     expect(partitions).toEqual(expect.arrayContaining(['snapshots_2031_01', 'snapshots_2031_03', 'snapshots_2031_04']));
-    const perDay = await queryRows<{ day: string; n: number }>(writer.db, sql`
-      select day::text, count(*)::int as n from metaaccess.snapshots group by day order by day`);
-    expect(perDay).toEqual([{ day: '2031-01-20', n: DEVICES }, { day: '2031-03-01', n: DEVICES }]);
+    const perDay = await queryRows<{ day: string; n: number }>(
+      writer.db,
+      sql`
+      select day::text, count(*)::int as n from metaaccess.snapshots group by day order by day`,
+    );
+    expect(perDay).toEqual([
+      { day: '2031-01-20', n: DEVICES },
+      { day: '2031-03-01', n: DEVICES },
+    ]);
 
     // Prune as the writer: January dropped whole, February (ended, empty) compacted.
     const pruned = await pruneSnapshots({
-      database: writer, clock: shiftedClock(Date.parse('2031-03-01T03:00:00Z') - Date.now()), logger: h.logger, retentionDays: 20,
+      database: writer,
+      clock: shiftedClock(Date.parse('2031-03-01T03:00:00Z') - Date.now()),
+      logger: h.logger,
+      retentionDays: 20,
     });
     expect(pruned.droppedPartitions).toEqual(['snapshots_2031_01']);
     expect(pruned.deleted).toBe(DEVICES);
@@ -125,8 +147,14 @@ describe('the writer role (docs/writer-role.sql)', () => {
     expect((await listSnapshotPartitions(writer.db)).find((p) => p.name === 'snapshots_2031_02')?.compacted).toBe(true);
 
     // Statistics: a plain ANALYZE by the writer is skipped (only a warning); the owner's function refreshes them.
-    const analyzed = async () => (await queryRows<{ n: number }>(h.tdb.database.db, sql`
-      select analyze_count::int as n from pg_stat_user_tables where relid = 'metaaccess.devices'::regclass`))[0]!.n;
+    const analyzed = async () =>
+      (
+        await queryRows<{ n: number }>(
+          h.tdb.database.db,
+          sql`
+      select analyze_count::int as n from pg_stat_user_tables where relid = 'metaaccess.devices'::regclass`,
+        )
+      )[0]!.n;
     const before = await analyzed();
     await writer.db.execute(sql`analyze metaaccess.devices`);
     expect(await analyzed()).toBe(before);
@@ -157,7 +185,7 @@ describe('the writer role (docs/writer-role.sql)', () => {
   });
 
   // psql is the postgres image's client; a machine without it cannot run the script.
-  it.skipIf(!hasPsql)('compose\'s `roles` script makes the login from docs/writer-role.sql, its password from a file', async () => {
+  it.skipIf(!hasPsql)("compose's `roles` script makes the login from docs/writer-role.sql, its password from a file", async () => {
     const login = `metaaccess_t_writer_${process.pid}_${randomBytes(3).toString('hex')}`;
     const adminUrl = new URL(inject('adminUrl'));
     cleanUp(() => admin(adminUrl.toString(), (c) => c.query(`drop role if exists ${login}`)));
@@ -168,20 +196,31 @@ describe('the writer role (docs/writer-role.sql)', () => {
     const password = randomBytes(12).toString('hex');
     writeFileSync(join(dir, 'writer_password'), `${password}\n`);
     writeFileSync(join(dir, 'postgres_password'), `${decodeURIComponent(adminUrl.password)}\n`);
-    const run = () => execFileSync('sh', [COMPOSE_SCRIPT], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH, PGHOST: adminUrl.hostname, PGPORT: adminUrl.port || '5432', PGUSER: decodeURIComponent(adminUrl.username),
-        PGDATABASE: tdb.name, WRITER_LOGIN: login, WRITER_ROLE_SQL: WRITER_SQL_PATH,
-        WRITER_PASSWORD_FILE: join(dir, 'writer_password'), ADMIN_PASSWORD_FILE: join(dir, 'postgres_password'),
-      },
-    });
+    const run = () =>
+      execFileSync('sh', [COMPOSE_SCRIPT], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: process.env.PATH,
+          PGHOST: adminUrl.hostname,
+          PGPORT: adminUrl.port || '5432',
+          PGUSER: decodeURIComponent(adminUrl.username),
+          PGDATABASE: tdb.name,
+          WRITER_LOGIN: login,
+          WRITER_ROLE_SQL: WRITER_SQL_PATH,
+          WRITER_PASSWORD_FILE: join(dir, 'writer_password'),
+          ADMIN_PASSWORD_FILE: join(dir, 'postgres_password'),
+        },
+      });
     expect(run()).toContain(`login ${login} is ready`);
     expect(run()).toContain(`login ${login} is ready`); // at every `up`
-    const [row] = await queryRows<{ scram: boolean; writer: boolean; insert: boolean; create: boolean }>(tdb.database.db, sql`
+    const [row] = await queryRows<{ scram: boolean; writer: boolean; insert: boolean; create: boolean }>(
+      tdb.database.db,
+      sql`
       select rolpassword like 'SCRAM-SHA-256$%' as scram, pg_has_role(rolname, 'metaaccess_writer', 'MEMBER') as writer,
         has_table_privilege(rolname, 'metaaccess.devices', 'INSERT') as insert, has_schema_privilege(rolname, 'metaaccess', 'CREATE') as create
-      from pg_authid where rolname = ${login}`);
+      from pg_authid where rolname = ${login}`,
+    );
     expect(row).toEqual({ scram: true, writer: true, insert: true, create: false });
     const url = new URL(tdb.url);
     url.username = login;

@@ -29,10 +29,14 @@ export function runCliSync(env, { onSpawn, timeoutMs = 600_000 } = {}) {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
     // Only the tail (the error a failed run ends with): a run logs a line per page, and a growing
     // string in this process (the simulator's) is garbage its collector would have to mark.
-    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20_000); });
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-20_000);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -113,8 +117,11 @@ export async function journaledTimes(dbUrl, runId) {
 /** Base environment of a CLI sync against `sim` (or `url`) into `dbUrl`. */
 export function syncEnv({ dbUrl, url, limit, windowMs, token = TOKEN, extra = {} }) {
   return {
-    DATABASE_URL: dbUrl, METAACCESS_URL: url, ...(token ? { METAACCESS_ACCESS_TOKEN: token } : {}),
-    METAACCESS_RATE_LIMIT: String(limit), METAACCESS_RATE_WINDOW_MS: String(windowMs),
+    DATABASE_URL: dbUrl,
+    METAACCESS_URL: url,
+    ...(token ? { METAACCESS_ACCESS_TOKEN: token } : {}),
+    METAACCESS_RATE_LIMIT: String(limit),
+    METAACCESS_RATE_WINDOW_MS: String(windowMs),
     ...extra,
   };
 }
@@ -129,10 +136,15 @@ export function describe429s(sim, from = 0, to = sim.log.length, windowMs = Infi
   for (let i = from; i < to; i++) {
     const e = sim.log[i];
     if (e.status !== 429) continue;
-    const before = sim.log.slice(0, i).filter((p) => e.at - p.at < windowMs).map((p) => (p.at - e.at).toFixed(0));
+    const before = sim.log
+      .slice(0, i)
+      .filter((p) => e.at - p.at < windowMs)
+      .map((p) => (p.at - e.at).toFixed(0));
     const stalls = loop ? loop.stallsBefore(e.at, windowMs).map((s) => `${s.ms.toFixed(0)} ms ending at ${(s.at - e.at).toFixed(0)}`) : [];
-    out.push(`${e.path}${e.page ? ` ${e.page}` : ''} at +${((e.at - sim.log[from].at) / 1000).toFixed(2)} s, ${before.length} arrivals in the window before it (${before.join(', ')} ms)`
-      + (loop ? `; simulator stalls in that window: ${stalls.join(', ') || 'none over 5 ms'}` : ''));
+    out.push(
+      `${e.path}${e.page ? ` ${e.page}` : ''} at +${((e.at - sim.log[from].at) / 1000).toFixed(2)} s, ${before.length} arrivals in the window before it (${before.join(', ')} ms)`
+        + (loop ? `; simulator stalls in that window: ${stalls.join(', ') || 'none over 5 ms'}` : ''),
+    );
   }
   return out;
 }

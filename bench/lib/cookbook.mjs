@@ -38,12 +38,24 @@ export function readCookbook(headings, markdown = readFileSync(SCHEMA_DOC, 'utf8
     const marker = /^\s*(`{3,}|~{3,})/.exec(body[open])[1];
     const close = body.findIndex((l, i) => i > open && l.trim().startsWith(marker));
     if (close < 0) throw new Error(`docs/schema.md: the SQL block under "### ${heading}" is not closed`);
-    queries[heading] = body.slice(open + 1, close).join('\n').trim();
+    queries[heading] = body
+      .slice(open + 1, close)
+      .join('\n')
+      .trim();
     // The enclosing section: the nearest level-2 heading above.
-    const parent = marks.slice(0, index).reverse().find((m) => m.level <= 2);
+    const parent = marks
+      .slice(0, index)
+      .reverse()
+      .find((m) => m.level <= 2);
     if (parent && !section) {
       const first = marks.find((m) => m.at > parent.at);
-      section = { heading: parent.text, top: lines.slice(parent.at + 1, first?.at ?? lines.length).join('\n').trim() };
+      section = {
+        heading: parent.text,
+        top: lines
+          .slice(parent.at + 1, first?.at ?? lines.length)
+          .join('\n')
+          .trim(),
+      };
     }
   }
   return { queries, section };
@@ -67,8 +79,10 @@ export function planSummary(explainJson) {
   for (const n of all) {
     const type = n['Node Type'];
     if (n['Relation Name'] || n['Index Name']) {
-      parts.push(`${type}${n['Index Name'] ? ` using ${n['Index Name']}` : ''}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`
-        + ` (${Math.round((n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 1)).toLocaleString('en')} rows${(n['Actual Loops'] ?? 1) > 1 ? `, ${n['Actual Loops']} loops` : ''})`);
+      parts.push(
+        `${type}${n['Index Name'] ? ` using ${n['Index Name']}` : ''}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`
+          + ` (${Math.round((n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 1)).toLocaleString('en')} rows${(n['Actual Loops'] ?? 1) > 1 ? `, ${n['Actual Loops']} loops` : ''})`,
+      );
     } else if (/Join|Sort|Aggregate|WindowAgg|Unique|Limit|Materialize|Memoize|Gather/.test(type)) {
       const spill = n['Sort Space Type'] === 'Disk' ? `, ${n['Sort Space Used']} kB on disk` : '';
       const strategy = n.Strategy && n.Strategy !== 'Plain' ? `${n.Strategy} ` : '';
@@ -78,7 +92,8 @@ export function planSummary(explainJson) {
   const p = root.Plan;
   const buffers = `shared hit ${p['Shared Hit Blocks'] ?? 0}, read ${p['Shared Read Blocks'] ?? 0}${p['Temp Written Blocks'] ? `, temp written ${p['Temp Written Blocks']}` : ''}`;
   return {
-    text: `${parts.join(' → ')}; ${Math.round(p['Actual Rows'] ?? 0).toLocaleString('en')} rows out; buffers ${buffers}; `
+    text:
+      `${parts.join(' → ')}; ${Math.round(p['Actual Rows'] ?? 0).toLocaleString('en')} rows out; buffers ${buffers}; `
       + `planning ${root['Planning Time']?.toFixed(2)} ms + execution ${root['Execution Time']?.toFixed(2)} ms`,
     indexes: [...new Set(all.map((n) => n['Index Name']).filter(Boolean))],
     seqScans: [...new Set(all.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']))],

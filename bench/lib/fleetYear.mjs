@@ -112,7 +112,17 @@ export function fleetYear({ states, days }) {
     return `(1 + ${c}.k + ${states} * (${c}.a + ${AGENT_VERSIONS.length} * (${c}.n * ${VERSIONS_PER_NAME} + ${c}.v)))`;
   }
   /** The profile's nine values, typed as the columns are, so the fingerprint is the product's (snapshotsStore.ts). */
-  const profileValues = (c) => [status(c), critical(c), exempt(c), active(c), totalIssue(c), totalCritical(c), agent(c), osName(c), osVersion(c)];
+  const profileValues = (c) => [
+    status(c),
+    critical(c),
+    exempt(c),
+    active(c),
+    totalIssue(c),
+    totalCritical(c),
+    agent(c),
+    osName(c),
+    osVersion(c),
+  ];
   const fingerprint = (c) => `md5(row(${profileValues(c).join(', ')})::text)::uuid`;
   /** (status, critical_status, exempt): what a status interval holds. */
   const statusTuple = (c) => `(${status(c)}, ${critical(c)}, ${exempt(c)})`;
@@ -127,8 +137,27 @@ export function fleetYear({ states, days }) {
       union all select ${d}, 'ip_added', null, ${ip(d, `${c}.e`)} where ${c}.e <> ${p}.e
       union all select ${d}, 'ip_removed', ${ip(d, `${p}.e`)}, null where ${c}.e <> ${p}.e`;
   return {
-    create, components, status, critical, exempt, active, totalIssue, totalCritical, agent, osName, osFamily, osVersion, hostname, machineType,
-    ip, mac, profileKey, profileValues, fingerprint, statusTuple, changeRows,
+    create,
+    components,
+    status,
+    critical,
+    exempt,
+    active,
+    totalIssue,
+    totalCritical,
+    agent,
+    osName,
+    osFamily,
+    osVersion,
+    hostname,
+    machineType,
+    ip,
+    mac,
+    profileKey,
+    profileValues,
+    fingerprint,
+    statusTuple,
+    changeRows,
     /** Largest profile key: the profiles' identity sequence is set past it. */
     maxProfileKey: states * AGENT_VERSIONS.length * OS_NAMES.length * VERSIONS_PER_NAME,
   };

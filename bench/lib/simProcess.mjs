@@ -18,13 +18,17 @@ export async function startSimulatorProcess(options) {
   child.removeAllListeners('exit');
   child.on('message', (m) => {
     const p = pending.get(m.id);
-    if (p) { pending.delete(m.id); p(m.value); }
+    if (p) {
+      pending.delete(m.id);
+      p(m.value);
+    }
   });
-  const call = (op) => new Promise((resolve) => {
-    const id = nextId++;
-    pending.set(id, resolve);
-    child.send({ id, op });
-  });
+  const call = (op) =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      child.send({ id, op });
+    });
   return {
     url,
     stats: () => call('stats'),

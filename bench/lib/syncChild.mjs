@@ -18,10 +18,18 @@ const logger = createLogger({ level: 'info', format: 'json', stream: discard });
 const database = await openDatabase({ url: dbUrl, pgliteDir: '' });
 // The default METAACCESS_RATE_LIMIT (10, hence the default 20 pages prefetched, which is what
 // holds memory) over a 10 ms window: no request ever waits for the limiter.
-const source = createSource({
-  url: simUrl, credentials: { kind: 'token', accessToken: token }, rateLimit: 10, rateWindowMs: 10, pageSize: 50,
-  timeoutMs: 30_000, maxRetries: 5,
-}, { clock: systemClock, logger });
+const source = createSource(
+  {
+    url: simUrl,
+    credentials: { kind: 'token', accessToken: token },
+    rateLimit: 10,
+    rateWindowMs: 10,
+    pageSize: 50,
+    timeoutMs: 30_000,
+    maxRetries: 5,
+  },
+  { clock: systemClock, logger },
+);
 
 globalThis.gc?.();
 const baseline = process.memoryUsage();
@@ -35,7 +43,11 @@ const sampler = setInterval(() => {
 
 const started = performance.now();
 const summary = await runSync({
-  database, source, clock: systemClock, logger, trigger: 'bench',
+  database,
+  source,
+  clock: systemClock,
+  logger,
+  trigger: 'bench',
   settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC' },
 });
 const ms = performance.now() - started;
@@ -45,17 +57,20 @@ globalThis.gc?.();
 const after = process.memoryUsage();
 await database.close();
 
-process.send({
-  status: summary.status,
-  error: summary.error,
-  devicesSeen: summary.counters.devicesSeen,
-  rateLimitWaitMs: summary.rateLimitWaitMs,
-  ms,
-  maxRssMb: (process.resourceUsage().maxRSS * 1024) / MB,
-  sampledPeakRssMb: peakRss / MB,
-  baselineRssMb: baseline.rss / MB,
-  baselineHeapMb: baseline.heapUsed / MB,
-  peakHeapMb: peakHeap / MB,
-  heapAfterGcMb: after.heapUsed / MB,
-  externalAfterGcMb: after.external / MB,
-}, () => process.exit(0));
+process.send(
+  {
+    status: summary.status,
+    error: summary.error,
+    devicesSeen: summary.counters.devicesSeen,
+    rateLimitWaitMs: summary.rateLimitWaitMs,
+    ms,
+    maxRssMb: (process.resourceUsage().maxRSS * 1024) / MB,
+    sampledPeakRssMb: peakRss / MB,
+    baselineRssMb: baseline.rss / MB,
+    baselineHeapMb: baseline.heapUsed / MB,
+    peakHeapMb: peakHeap / MB,
+    heapAfterGcMb: after.heapUsed / MB,
+    externalAfterGcMb: after.external / MB,
+  },
+  () => process.exit(0),
+);

@@ -38,35 +38,49 @@ const CAUSES: Array<[RegExp, string]> = [
  */
 export async function checkApi(config: Config, logger: Logger, skipBecause: string | undefined, signal: AbortSignal): Promise<ApiFacts> {
   const facts: ApiFacts = {
-    ok: true, skipped: false, host: config.api.url, requests: 0, httpStatus: null, latencyMs: null, proved: null, problem: null, lines: [`host: ${config.api.url}`],
+    ok: true,
+    skipped: false,
+    host: config.api.url,
+    requests: 0,
+    httpStatus: null,
+    latencyMs: null,
+    proved: null,
+    problem: null,
+    lines: [`host: ${config.api.url}`],
   };
   if (skipBecause) {
     facts.skipped = true;
     facts.lines.push(`skipped, no request sent: ${skipBecause}`);
     return facts;
   }
-  const source = createSource({ ...config.api, maxRetries: 0, timeoutMs: Math.min(config.api.timeoutMs, CHECK_TIMEOUT_MS) }, { clock: systemClock, logger });
+  const source = createSource(
+    { ...config.api, maxRetries: 0, timeoutMs: Math.min(config.api.timeoutMs, CHECK_TIMEOUT_MS) },
+    { clock: systemClock, logger },
+  );
   const started = performance.now();
   try {
     const page = await source.api.fetchDevicePage(1, signal);
     facts.latencyMs = Math.round(performance.now() - started);
     facts.httpStatus = page.kind === 'devices' ? 200 : 413;
     const creds = config.api.credentials.kind === 'oauth' ? 'client credentials and token accepted' : 'access token accepted';
-    facts.proved = page.kind === 'devices'
-      ? `${creds}, ${page.devices.length} device(s) on the first page (page size ${config.api.pageSize})`
-      : `${creds}, the account lists no devices`;
+    facts.proved =
+      page.kind === 'devices'
+        ? `${creds}, ${page.devices.length} device(s) on the first page (page size ${config.api.pageSize})`
+        : `${creds}, the account lists no devices`;
     facts.lines.push(`HTTP ${facts.httpStatus} in ${formatDuration(facts.latencyMs)}: ${facts.proved}`);
   } catch (err) {
     facts.latencyMs = Math.round(performance.now() - started);
     facts.ok = false;
-    facts.httpStatus = err instanceof ApiError ? err.status ?? null : null;
+    facts.httpStatus = err instanceof ApiError ? (err.status ?? null) : null;
     facts.problem = describeFailure(err);
     facts.lines.push(`FAILED after ${formatDuration(facts.latencyMs)}: ${facts.problem}`);
   } finally {
     facts.requests = source.stats.requests;
   }
   const reached = facts.httpStatus === null && !facts.ok ? ' (none reached the API)' : '';
-  facts.lines.push(`requests sent: ${facts.requests}${reached}, of the account's ${config.api.rateLimit} per ${formatDuration(config.api.rateWindowMs)}`);
+  facts.lines.push(
+    `requests sent: ${facts.requests}${reached}, of the account's ${config.api.rateLimit} per ${formatDuration(config.api.rateWindowMs)}`,
+  );
   return facts;
 }
 
@@ -74,7 +88,8 @@ function describeFailure(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ApiError && err.status !== undefined) {
     const status = err.status;
-    const named = status === 401 ? '401 unauthorized' : status === 403 ? '403 forbidden' : status === 429 ? '429 rate limited' : `HTTP ${status}`;
+    const named =
+      status === 401 ? '401 unauthorized' : status === 403 ? '403 forbidden' : status === 429 ? '429 rate limited' : `HTTP ${status}`;
     return `${named}: ${message}`;
   }
   // The sender names a network failure's code: "... unreachable (ECONNREFUSED)".

@@ -70,7 +70,21 @@ export const checkCommand: Command = {
     const api = await checkApi(config, logger, skip, ctx.signal);
     const rate = rateFacts(config, database.lastDeviceCount);
     const exitCode = database.ok && api.ok ? 0 : 1;
-    if (json) ctx.stdout.write(JSON.stringify({ ok: exitCode === 0, exitCode, configuration: { ok: true, problems: [], variables }, database: strip(database), api: strip(api), rate: strip(rate) }, null, 2) + '\n');
+    if (json)
+      ctx.stdout.write(
+        JSON.stringify(
+          {
+            ok: exitCode === 0,
+            exitCode,
+            configuration: { ok: true, problems: [], variables },
+            database: strip(database),
+            api: strip(api),
+            rate: strip(rate),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     else ctx.stdout.write(screen(variables, database, api, rate, exitCode));
     return exitCode;
   },
@@ -87,14 +101,16 @@ function writeConfigProblems(ctx: CliContext, err: ConfigError, json: boolean): 
     const listed = problems.map((p) => ({ variable: p.variable, message: p.message }));
     ctx.stdout.write(JSON.stringify({ ok: false, exitCode: 2, configuration: { ok: false, problems: listed } }, null, 2) + '\n');
   } else {
-    ctx.stdout.write(`configuration: FAILED (${problems.length} problem${problems.length === 1 ? '' : 's'})\n${problems.map((p) => `  ${p.message}`).join('\n')}\n\nresult: bad configuration (exit 2); database and API not tried\n`);
+    ctx.stdout.write(
+      `configuration: FAILED (${problems.length} problem${problems.length === 1 ? '' : 's'})\n${problems.map((p) => `  ${p.message}`).join('\n')}\n\nresult: bad configuration (exit 2); database and API not tried\n`,
+    );
   }
   return 2;
 }
 
 function rateFacts(config: Config, lastDeviceCount: number | null): RateFacts {
   const { rateLimit: limit, rateWindowMs: windowMs, pageSize, timeoutMs, maxRetries } = config.api;
-  const pagesPerMinute = Math.round((limit * 60_000 / windowMs) * 10) / 10;
+  const pagesPerMinute = Math.round(((limit * 60_000) / windowMs) * 10) / 10;
   const devicesPerMinute = Math.round(pagesPerMinute * pageSize);
   // One request per page, plus the one past the last that ends the list; the first `limit` leave at once.
   const pages = lastDeviceCount === null ? null : Math.ceil(lastDeviceCount / pageSize) + 1;
@@ -112,19 +128,21 @@ function rateFacts(config: Config, lastDeviceCount: number | null): RateFacts {
 function screen(variables: VariableFact[], database: DatabaseFacts, api: ApiFacts, rate: RateFacts, exitCode: number): string {
   const state = (ok: boolean, skipped = false) => (skipped ? 'skipped' : ok ? 'ok' : 'FAILED');
   const failed = [!database.ok && 'database', !api.ok && 'api'].filter(Boolean);
-  return [
-    'configuration: ok',
-    ...variablesText(variables),
-    '',
-    `database: ${state(database.ok)}: ${database.location}`,
-    ...database.lines.map((line) => `  ${line}`),
-    '',
-    `api: ${state(api.ok, api.skipped)}`,
-    ...api.lines.map((line) => `  ${line}`),
-    '',
-    'rate:',
-    ...rate.lines.map((line) => `  ${line}`),
-    '',
-    exitCode === 0 ? 'result: ok (exit 0)' : `result: ${failed.join(' and ')} failed (exit 1)`,
-  ].join('\n') + '\n';
+  return (
+    [
+      'configuration: ok',
+      ...variablesText(variables),
+      '',
+      `database: ${state(database.ok)}: ${database.location}`,
+      ...database.lines.map((line) => `  ${line}`),
+      '',
+      `api: ${state(api.ok, api.skipped)}`,
+      ...api.lines.map((line) => `  ${line}`),
+      '',
+      'rate:',
+      ...rate.lines.map((line) => `  ${line}`),
+      '',
+      exitCode === 0 ? 'result: ok (exit 0)' : `result: ${failed.join(' and ')} failed (exit 1)`,
+    ].join('\n') + '\n'
+  );
 }

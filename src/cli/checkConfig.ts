@@ -65,7 +65,7 @@ export function describeVariables(config: Config, processEnv: Env, dotenvPath = 
     const unused = unusedBecause(config, name);
     return {
       name,
-      value: secret ? (secretSet(config, name) ? 'set' : 'unset') : values[name] ?? '',
+      value: secret ? (secretSet(config, name) ? 'set' : 'unset') : (values[name] ?? ''),
       source: origin.source,
       ...(origin.viaFile ? { viaFile: origin.viaFile } : {}),
       secret,

@@ -32,8 +32,16 @@ export async function checkDatabase(config: Config): Promise<DatabaseFacts> {
   const url = config.databaseUrl;
   const embedded = url === undefined;
   const facts: DatabaseFacts = {
-    ok: true, location: url === undefined ? `embedded PGlite in ${resolve(config.pgliteDir)}` : `PostgreSQL ${withoutPassword(url)}`, reachable: false, exists: true,
-    migrations: null, lastRun: null, lastDeviceCount: null, runInProgress: false, lines: [], problem: null,
+    ok: true,
+    location: url === undefined ? `embedded PGlite in ${resolve(config.pgliteDir)}` : `PostgreSQL ${withoutPassword(url)}`,
+    reachable: false,
+    exists: true,
+    migrations: null,
+    lastRun: null,
+    lastDeviceCount: null,
+    runInProgress: false,
+    lines: [],
+    problem: null,
   };
   let database: Database;
   try {
@@ -131,5 +139,6 @@ async function readRuns(database: Database, facts: DatabaseFacts, embedded: bool
   const seen = succeeded ? `; last succeeded run saw ${succeeded.devicesSeen} devices` : '';
   facts.lines.push(`${lastText}${seen}`);
   if (facts.runInProgress) facts.lines.push('a sync is running now (it holds the run lock)');
-  else if (last?.status === 'running') facts.lines.push(`run ${last.id} is marked running but holds no lock: it was interrupted (the next sync marks it abandoned)`);
+  else if (last?.status === 'running')
+    facts.lines.push(`run ${last.id} is marked running but holds no lock: it was interrupted (the next sync marks it abandoned)`);
 }

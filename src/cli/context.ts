@@ -21,7 +21,11 @@ export function loadCommandConfig(ctx: CliContext, requireCredentials: boolean):
 }
 
 /** Opens the configured database (migrated unless told otherwise) for the length of `fn`: for commands that write. */
-export async function withDatabase<T>(config: Config, fn: (database: Database) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+export async function withDatabase<T>(
+  config: Config,
+  fn: (database: Database) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
   try {
     if (options.migrate !== false) await runMigrations(database, { timezone: config.sync.timezone });
@@ -52,7 +56,11 @@ export async function withExistingDatabase<T>(config: Config, fn: (database: Dat
     } catch (err) {
       if (!schema.pending?.length || err instanceof AppError) throw err;
       const reason = toDatabaseError(err)?.message ?? (err instanceof Error ? err.message : String(err));
-      throw new AppError('DB_NOT_MIGRATED', `${database.location} is not migrated to this version (pending: ${schema.pending.join(', ')}): run \`migrate\` (${reason})`, { cause: err });
+      throw new AppError(
+        'DB_NOT_MIGRATED',
+        `${database.location} is not migrated to this version (pending: ${schema.pending.join(', ')}): run \`migrate\` (${reason})`,
+        { cause: err },
+      );
     }
   } finally {
     await database.close();

@@ -44,8 +44,12 @@ Options:
 `,
   async run(args, ctx) {
     const flags = parseFlags(args, {
-      devices: { type: 'string' }, seed: { type: 'string' }, days: { type: 'string' },
-      'rate-limit': { type: 'string' }, 'rate-window-ms': { type: 'string' }, json: { type: 'boolean' },
+      devices: { type: 'string' },
+      seed: { type: 'string' },
+      days: { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'rate-window-ms': { type: 'string' },
+      json: { type: 'boolean' },
     });
     const days = flags.days === undefined ? undefined : intFlag(flags.days, 'days', 0, 1, MAX_DEMO_DAYS);
     const devices = intFlag(flags.devices, 'devices', 1000, 0, 1_000_000);
@@ -64,20 +68,29 @@ Options:
     const summary = await withDatabase(config, async (database) => {
       const simulator = await startDemoSimulator(database, { devices, seed, rateLimit: { limit, windowMs } });
       try {
-        logger.info('demo: simulated account ready', { url: simulator.url, devices: simulator.devices, generation: simulator.generation, day: simulator.day });
+        logger.info('demo: simulated account ready', {
+          url: simulator.url,
+          devices: simulator.devices,
+          generation: simulator.generation,
+          day: simulator.day,
+        });
         return await syncOnce(demoConfig(config, simulator.url, limit, windowMs), database, logger, ctx, 'demo');
       } finally {
         await simulator.close();
       }
     });
     if (flags.json) ctx.stdout.write(JSON.stringify(summaryJson(summary), null, 2) + '\n');
-    else ctx.stdout.write(`${summaryText(summary)}  database: ${describeDatabase(config)}\n  next: \`node dist/cli.js runs\` lists every run; run the demo again to see changes\n`);
+    else
+      ctx.stdout.write(
+        `${summaryText(summary)}  database: ${describeDatabase(config)}\n  next: \`node dist/cli.js runs\` lists every run; run the demo again to see changes\n`,
+      );
     return exitCodeOf(summary, ctx.signal);
   },
   // A plain demo is a sync: the generic notice fits it.
-  stopNotice: (signal) => (writingDays
-    ? `${signal} received, stopping once the night's pages received are stored; the nights written so far stay (again to exit now)`
-    : undefined),
+  stopNotice: (signal) =>
+    writingDays
+      ? `${signal} received, stopping once the night's pages received are stored; the nights written so far stay (again to exit now)`
+      : undefined,
 };
 
 /**
@@ -96,12 +109,17 @@ async function startDemoSimulator(database: Database, options: Parameters<typeof
 
 /** Succeeded runs of `trigger` after run `afterId`. */
 async function succeededRuns(database: Database, trigger: string, afterId = 0): Promise<number> {
-  const [row] = await database.db.select({ n: count() }).from(syncRuns)
+  const [row] = await database.db
+    .select({ n: count() })
+    .from(syncRuns)
     .where(and(eq(syncRuns.trigger, trigger), eq(syncRuns.status, 'succeeded'), gt(syncRuns.id, afterId)));
   return row?.n ?? 0;
 }
 
 async function lastRunOf(database: Database, trigger: string): Promise<number> {
-  const [row] = await database.db.select({ id: max(syncRuns.id) }).from(syncRuns).where(eq(syncRuns.trigger, trigger));
+  const [row] = await database.db
+    .select({ id: max(syncRuns.id) })
+    .from(syncRuns)
+    .where(eq(syncRuns.trigger, trigger));
   return row?.id ?? 0;
 }

@@ -8,7 +8,11 @@ const NOTE_CHARS = 60;
 /** Plain-text table: columns padded to their widest cell. */
 export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -22,12 +26,36 @@ export function formatDuration(ms: number | null | undefined): string {
 
 export function runsTable(runs: RunRow[]): string {
   return formatTable(
-    ['id', 'status', 'trigger', 'started (UTC)', 'duration', 'pages', 'requests', '429s', 'seen', 'added', 'changed', 'removed', 'rejected', 'error / note'],
+    [
+      'id',
+      'status',
+      'trigger',
+      'started (UTC)',
+      'duration',
+      'pages',
+      'requests',
+      '429s',
+      'seen',
+      'added',
+      'changed',
+      'removed',
+      'rejected',
+      'error / note',
+    ],
     runs.map((r) => [
-      String(r.id), r.status, r.trigger, r.startedAt.toISOString().slice(0, 19).replace('T', ' '),
+      String(r.id),
+      r.status,
+      r.trigger,
+      r.startedAt.toISOString().slice(0, 19).replace('T', ' '),
       r.finishedAt ? formatDuration(r.finishedAt.getTime() - r.startedAt.getTime()) : '',
-      String(r.pages), String(r.requests), String(r.rateLimited), String(r.devicesSeen), String(r.devicesAdded),
-      String(r.devicesChanged), String(r.devicesRemoved), String(r.recordsRejected),
+      String(r.pages),
+      String(r.requests),
+      String(r.rateLimited),
+      String(r.devicesSeen),
+      String(r.devicesAdded),
+      String(r.devicesChanged),
+      String(r.devicesRemoved),
+      String(r.recordsRejected),
       // Notes and errors quote remote data (hwids, server text): escaped, and cut with "…" and the full length.
       r.errorCode ? `${r.errorCode}: ${printableText(r.error ?? '', NOTE_CHARS)}` : printableText(r.notes ?? '', NOTE_CHARS),
     ]),
@@ -64,18 +92,43 @@ export interface RunJson extends RunCounters {
 
 function runJson(r: Omit<RunJson, 'startedAt' | 'finishedAt' | 'durationMs'> & { startedAt: Date; finishedAt: Date | null }): RunJson {
   return {
-    runId: r.runId, status: r.status, trigger: r.trigger, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null,
+    runId: r.runId,
+    status: r.status,
+    trigger: r.trigger,
+    startedAt: r.startedAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
     durationMs: r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
-    pages: r.pages, requests: r.requests, retries: r.retries, rateLimited: r.rateLimited, rateLimitWaitMs: r.rateLimitWaitMs,
-    devicesSeen: r.devicesSeen, devicesAdded: r.devicesAdded, devicesChanged: r.devicesChanged, devicesRemoved: r.devicesRemoved,
-    recordsRejected: r.recordsRejected, notes: r.notes, errorCode: r.errorCode, error: r.error, resumedFrom: r.resumedFrom, resumePage: r.resumePage,
+    pages: r.pages,
+    requests: r.requests,
+    retries: r.retries,
+    rateLimited: r.rateLimited,
+    rateLimitWaitMs: r.rateLimitWaitMs,
+    devicesSeen: r.devicesSeen,
+    devicesAdded: r.devicesAdded,
+    devicesChanged: r.devicesChanged,
+    devicesRemoved: r.devicesRemoved,
+    recordsRejected: r.recordsRejected,
+    notes: r.notes,
+    errorCode: r.errorCode,
+    error: r.error,
+    resumedFrom: r.resumedFrom,
+    resumePage: r.resumePage,
   };
 }
 
 export function summaryJson(s: RunSummary): RunJson {
   return runJson({
-    ...s.counters, runId: s.runId, status: s.status, trigger: s.trigger, startedAt: s.startedAt, finishedAt: s.finishedAt, notes: s.notes,
-    errorCode: s.errorCode, error: s.error, resumedFrom: s.resumed?.runId ?? null, resumePage: s.resumed?.page ?? null,
+    ...s.counters,
+    runId: s.runId,
+    status: s.status,
+    trigger: s.trigger,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+    notes: s.notes,
+    errorCode: s.errorCode,
+    error: s.error,
+    resumedFrom: s.resumed?.runId ?? null,
+    resumePage: s.resumed?.page ?? null,
   });
 }
 

@@ -26,12 +26,29 @@ Options:
     const flags = parseFlags(args, { json: { type: 'boolean' } });
     const { config, logger } = loadCommandConfig(ctx, false);
     const result = await withDatabase(config, (database) =>
-      pruneSnapshots({ database, clock: systemClock, logger, retentionDays: config.sync.snapshotRetentionDays, timezone: config.sync.timezone }));
-    ctx.stdout.write(flags.json
-      ? JSON.stringify({ deleted: result.deleted, cutoff: result.cutoff?.toISOString() ?? null, droppedPartitions: result.droppedPartitions,
-        compactedPartitions: result.compactedPartitions }) + '\n'
-      : (result.cutoff ? `deleted ${result.deleted} snapshots captured before ${result.cutoff.toISOString()}` : 'SNAPSHOT_RETENTION_DAYS=0: all snapshots kept')
-        + months(result.droppedPartitions, 'months dropped whole') + months(result.compactedPartitions, 'months compacted') + '\n');
+      pruneSnapshots({
+        database,
+        clock: systemClock,
+        logger,
+        retentionDays: config.sync.snapshotRetentionDays,
+        timezone: config.sync.timezone,
+      }),
+    );
+    ctx.stdout.write(
+      flags.json
+        ? JSON.stringify({
+            deleted: result.deleted,
+            cutoff: result.cutoff?.toISOString() ?? null,
+            droppedPartitions: result.droppedPartitions,
+            compactedPartitions: result.compactedPartitions,
+          }) + '\n'
+        : (result.cutoff
+            ? `deleted ${result.deleted} snapshots captured before ${result.cutoff.toISOString()}`
+            : 'SNAPSHOT_RETENTION_DAYS=0: all snapshots kept')
+            + months(result.droppedPartitions, 'months dropped whole')
+            + months(result.compactedPartitions, 'months compacted')
+            + '\n',
+    );
     return 0;
   },
 };

@@ -4,7 +4,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Executor } from '../db/openDatabase.ts';
 import {
-  selectComplianceDaily, selectFirstDailyDay, selectHistoryStart, selectCurrentCounts, selectLastSucceededRun, selectLongestNonCompliant, selectOsCounts, selectReportSchemaState,
+  selectComplianceDaily,
+  selectFirstDailyDay,
+  selectHistoryStart,
+  selectCurrentCounts,
+  selectLastSucceededRun,
+  selectLongestNonCompliant,
+  selectOsCounts,
+  selectReportSchemaState,
 } from '../db/reportStore.ts';
 import { systemClock } from '../lib/clock.ts';
 import { AppError } from '../lib/errors.ts';
@@ -56,11 +63,17 @@ export const reportCommand: Command = {
   summary: 'compliance summary, trend and longest non-compliant devices (text, --json, --html)',
   help: HELP,
   async run(args, ctx) {
-    const flags = parseFlags(args, { days: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } });
+    const flags = parseFlags(args, {
+      days: { type: 'string' },
+      top: { type: 'string' },
+      json: { type: 'boolean' },
+      html: { type: 'string' },
+    });
     // A terminal chart reads well for a month; a page of real charts shows the history, up to a year.
     const days = flags.days === undefined && flags.html !== undefined ? 'history' : intFlag(flags.days, 'days', 30, 1, 3660);
     const top = intFlag(flags.top, 'top', 10, 1, 1000);
-    if (flags.html !== undefined && flags.html.trim() === '') throw new AppError('USAGE', '--html needs a file name (see --help)', { exitCode: 2 });
+    if (flags.html !== undefined && flags.html.trim() === '')
+      throw new AppError('USAGE', '--html needs a file name (see --help)', { exitCode: 2 });
     const { config } = loadCommandConfig(ctx, false);
     const report = toReport(await readReportInput(config, new Date(systemClock.now()), days, top, (line) => ctx.stderr.write(line)));
     if (flags.html !== undefined) {
@@ -83,21 +96,35 @@ function noData(config: Config, why: string, hint = 'run `metaaccess-sync migrat
 }
 
 /** 'history': from the first day with figures, at most a year back. */
-async function readReportInput(config: Config, now: Date, asked: number | 'history', top: number, say: (line: string) => void): Promise<ReportInput> {
+async function readReportInput(
+  config: Config,
+  now: Date,
+  asked: number | 'history',
+  top: number,
+  say: (line: string) => void,
+): Promise<ReportInput> {
   // Opening an embedded database that is not there would create one: refuse before opening.
-  if (!config.databaseUrl && !existsSync(join(resolve(config.pgliteDir), 'PG_VERSION'))) throw noData(config, 'holds no metaaccess-sync data (no database there)');
+  if (!config.databaseUrl && !existsSync(join(resolve(config.pgliteDir), 'PG_VERSION')))
+    throw noData(config, 'holds no metaaccess-sync data (no database there)');
   const timezone = config.sync.timezone;
   let period = periodEnding(now, timezone, asked === 'history' ? 365 : asked);
   let location = describeDatabase(config);
-  const read = await withDatabase(config, (database) => {
-    location = database.location;
-    // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
-    // read only, so nothing can be created even by mistake.
-    return database.db.transaction(async (tx) => {
-      if (asked === 'history') period = periodEnding(now, timezone, await historyDays(tx, period));
-      return readRows(tx, config, period, top);
-    }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
-  }, { migrate: false });
+  const read = await withDatabase(
+    config,
+    (database) => {
+      location = database.location;
+      // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
+      // read only, so nothing can be created even by mistake.
+      return database.db.transaction(
+        async (tx) => {
+          if (asked === 'history') period = periodEnding(now, timezone, await historyDays(tx, period));
+          return readRows(tx, config, period, top);
+        },
+        { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      );
+    },
+    { migrate: false },
+  );
   // The report's own header says which kind of database, within 80 columns; stderr names it in full.
   say(`metaaccess-sync report: read ${location}\n`);
   const days = period.days;
@@ -143,7 +170,9 @@ function writeHtml(file: string, html: string): number {
   } catch (err) {
     rmSync(temp, { force: true });
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file} (${reason}): does its folder exist, and may this user write there?`, { cause: err });
+    throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file} (${reason}): does its folder exist, and may this user write there?`, {
+      cause: err,
+    });
   }
   return Buffer.byteLength(html);
 }

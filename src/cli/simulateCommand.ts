@@ -26,17 +26,29 @@ Stops on SIGINT/SIGTERM.
 `,
   async run(args, ctx) {
     const flags = parseFlags(args, {
-      port: { type: 'string' }, devices: { type: 'string' }, 'rate-limit': { type: 'string' }, 'rate-window-ms': { type: 'string' },
+      port: { type: 'string' },
+      devices: { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'rate-window-ms': { type: 'string' },
     });
     const port = intFlag(flags.port, 'port', 8080, 0, 65_535);
     const devices = intFlag(flags.devices, 'devices', 1000, 0, 1_000_000);
     const limit = intFlag(flags['rate-limit'], 'rate-limit', 10, 1, 10_000);
     const windowMs = intFlag(flags['rate-window-ms'], 'rate-window-ms', 1000, 10, 3_600_000);
     const { logger } = loadCommandConfig(ctx, false);
-    const simulator = createSimulator({ devices, seed: 2026, rateLimit: { limit, windowMs }, latencyMs: 15, jitterMs: 10, auth: { token: SIMULATOR_TOKEN } });
+    const simulator = createSimulator({
+      devices,
+      seed: 2026,
+      rateLimit: { limit, windowMs },
+      latencyMs: 15,
+      jitterMs: 10,
+      auth: { token: SIMULATOR_TOKEN },
+    });
     const url = await simulator.start(port);
     logger.info('simulator listening', { url, devices, rateLimit: limit, rateWindowMs: windowMs, accessToken: 'see --help' });
-    ctx.stdout.write(`METAACCESS_URL=${url} METAACCESS_ACCESS_TOKEN=${SIMULATOR_TOKEN} METAACCESS_RATE_LIMIT=${limit} METAACCESS_RATE_WINDOW_MS=${windowMs}\n`);
+    ctx.stdout.write(
+      `METAACCESS_URL=${url} METAACCESS_ACCESS_TOKEN=${SIMULATOR_TOKEN} METAACCESS_RATE_LIMIT=${limit} METAACCESS_RATE_WINDOW_MS=${windowMs}\n`,
+    );
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
       else ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -16,7 +16,11 @@ describe('what a first SIGTERM or SIGINT says', () => {
     const stdout = collect();
     const stderr = collect();
     const running = main(['simulate', '--port', '0', '--devices', '5'], {
-      commands: [simulateCommand], env: { LOG_FORMAT: 'json' }, stdout: stdout.stream, stderr: stderr.stream, isTty: false,
+      commands: [simulateCommand],
+      env: { LOG_FORMAT: 'json' },
+      stdout: stdout.stream,
+      stderr: stderr.stream,
+      isTty: false,
     });
     while (!stdout.text().includes('METAACCESS_URL=')) await new Promise((resolve) => setTimeout(resolve, 10));
     // What the process does on a real SIGTERM: main's listener runs.

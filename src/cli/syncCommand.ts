@@ -54,21 +54,41 @@ run's notes), 130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
  * One run. Every time it reads (the run row, the snapshot's day, removals, the resume window, runs
  * marked abandoned, the rate window, retention) comes from `clock`: `demo --days` passes a shifted one.
  */
-export async function syncOnce(config: Config, database: Database, logger: Logger, ctx: CliContext, trigger: string, clock: Clock = systemClock): Promise<RunSummary> {
+export async function syncOnce(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  ctx: CliContext,
+  trigger: string,
+  clock: Clock = systemClock,
+): Promise<RunSummary> {
   logger.info('database', { database: describeDatabase(config) });
-  if (config.api.insecure) logger.warn('METAACCESS_URL is plain http:// to a host that is not loopback (METAACCESS_ALLOW_INSECURE=true): the access token and client secret travel unencrypted');
+  if (config.api.insecure)
+    logger.warn(
+      'METAACCESS_URL is plain http:// to a host that is not loopback (METAACCESS_ALLOW_INSECURE=true): the access token and client secret travel unencrypted',
+    );
   const source = createSource(config.api, { clock, logger });
   const summary = await runSync({
-    database, source, clock, logger, trigger, signal: ctx.signal,
+    database,
+    source,
+    clock,
+    logger,
+    trigger,
+    signal: ctx.signal,
     ...(ctx.isTty && config.logFormat === 'pretty' ? { terminal: ctx.stderr } : {}),
     settings: {
-      removalGuardPercent: config.sync.removalGuardPercent, removalConfirm: config.sync.removalConfirm, timezone: config.sync.timezone,
+      removalGuardPercent: config.sync.removalGuardPercent,
+      removalConfirm: config.sync.removalConfirm,
+      timezone: config.sync.timezone,
       resumeWithinMs: config.sync.resumeWithinMs,
     },
     // Retention is housekeeping, under the run lock so two processes never prune at once: a failed
     // prune is logged and retried after the next run.
-    afterSucceeded: () => pruneSnapshots({ database, clock, logger, retentionDays: config.sync.snapshotRetentionDays, timezone: config.sync.timezone })
-      .then(() => undefined, (err: unknown) => void logger.warn('snapshot prune failed', { error: errorMessage(err) })),
+    afterSucceeded: () =>
+      pruneSnapshots({ database, clock, logger, retentionDays: config.sync.snapshotRetentionDays, timezone: config.sync.timezone }).then(
+        () => undefined,
+        (err: unknown) => void logger.warn('snapshot prune failed', { error: errorMessage(err) }),
+      ),
   });
   return summary;
 }
@@ -77,7 +97,13 @@ export async function syncOnce(config: Config, database: Database, logger: Logge
  * `sync --json` when no run was made: another run holds the lock (exit 3), bad configuration (2),
  * or the database could not be opened or migrated (1). `runId` null tells it apart from a run.
  */
-function notStartedJson(err: unknown): { runId: null; status: 'not started' | 'error'; exitCode: number; errorCode: string; error: string } {
+function notStartedJson(err: unknown): {
+  runId: null;
+  status: 'not started' | 'error';
+  exitCode: number;
+  errorCode: string;
+  error: string;
+} {
   const error = toAppError(err);
   // Lock held and bad configuration are known to stop before any run; anything else may have come later.
   const status = error.code === 'LOCK_HELD' || error.code === 'CONFIG_INVALID' ? 'not started' : 'error';

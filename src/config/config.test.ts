@@ -21,10 +21,24 @@ describe('configuration', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.pgliteDir).toBe('./data/pglite');
     expect(c.api).toMatchObject({
-      url: 'https://gears.opswat.com', rateLimit: 10, rateWindowMs: 60_000, pageSize: 50, timeoutMs: 30_000, maxRetries: 5,
-      maxResponseBytes: 16_777_216, allowInsecure: false, insecure: false,
+      url: 'https://gears.opswat.com',
+      rateLimit: 10,
+      rateWindowMs: 60_000,
+      pageSize: 50,
+      timeoutMs: 30_000,
+      maxRetries: 5,
+      maxResponseBytes: 16_777_216,
+      allowInsecure: false,
+      insecure: false,
     });
-    expect(c.sync).toMatchObject({ cron: '0 2 * * *', timezone: 'UTC', onStart: false, snapshotRetentionDays: 400, removalGuardPercent: 50, removalConfirm: 'lookup' });
+    expect(c.sync).toMatchObject({
+      cron: '0 2 * * *',
+      timezone: 'UTC',
+      onStart: false,
+      snapshotRetentionDays: 400,
+      removalGuardPercent: 50,
+      removalConfirm: 'lookup',
+    });
     expect(c.httpPort).toBe(9464);
     expect(Object.isFrozen(c.api)).toBe(true);
   });
@@ -66,16 +80,30 @@ describe('configuration', () => {
   });
 
   it('accepts exactly true/false and 1/0 for every boolean, in any case', () => {
-    for (const [raw, value] of [['true', true], ['TRUE', true], ['1', true], ['false', false], ['False', false], ['0', false]] as const) {
+    for (const [raw, value] of [
+      ['true', true],
+      ['TRUE', true],
+      ['1', true],
+      ['false', false],
+      ['False', false],
+      ['0', false],
+    ] as const) {
       expect(loadConfig({ SYNC_ON_START: raw }).sync.onStart).toBe(value);
       expect(loadConfig({ METAACCESS_ALLOW_INSECURE: raw }).api.allowInsecure).toBe(value);
     }
   });
 
   it('lists every bad variable at once, each on its own line naming it', () => {
-    const err = refusal({
-      METAACCESS_PAGE_SIZE: '51', SYNC_CRON: '61 * * * *', SYNC_ON_START: 'yes', LOG_LEVEL: 'loud', METAACCESS_CLIENT_ID: 'id',
-    }, true);
+    const err = refusal(
+      {
+        METAACCESS_PAGE_SIZE: '51',
+        SYNC_CRON: '61 * * * *',
+        SYNC_ON_START: 'yes',
+        LOG_LEVEL: 'loud',
+        METAACCESS_CLIENT_ID: 'id',
+      },
+      true,
+    );
     expect(err).toBeInstanceOf(ConfigProblems);
     expect(err.exitCode).toBe(2);
     const lines = err.message.split('\n');
@@ -93,7 +121,9 @@ describe('configuration', () => {
   });
 
   it('accepts each removal confirmation mode and a response limit in range', () => {
-    expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['METAACCESS_MAX_RESPONSE_BYTES', 'METAACCESS_ALLOW_INSECURE', 'REMOVAL_CONFIRM']));
+    expect(CONFIG_VARIABLES).toEqual(
+      expect.arrayContaining(['METAACCESS_MAX_RESPONSE_BYTES', 'METAACCESS_ALLOW_INSECURE', 'REMOVAL_CONFIRM']),
+    );
     for (const mode of ['lookup', 'recheck', 'next-run']) expect(loadConfig({ REMOVAL_CONFIRM: mode }).sync.removalConfirm).toBe(mode);
     expect(loadConfig({ METAACCESS_MAX_RESPONSE_BYTES: '1024' }).api.maxResponseBytes).toBe(1024);
     expect(loadConfig({ METAACCESS_MAX_RESPONSE_BYTES: '1073741824' }).api.maxResponseBytes).toBe(1024 ** 3);
@@ -113,7 +143,10 @@ describe('configuration', () => {
 
   it('requires credentials only when asked, and accepts either kind', () => {
     expect(refusal({}, true).message).toMatch(/METAACCESS_ACCESS_TOKEN/);
-    expect(loadConfig({ METAACCESS_ACCESS_TOKEN: 'tok-1234' }, { requireCredentials: true }).api.credentials).toEqual({ kind: 'token', accessToken: 'tok-1234' });
+    expect(loadConfig({ METAACCESS_ACCESS_TOKEN: 'tok-1234' }, { requireCredentials: true }).api.credentials).toEqual({
+      kind: 'token',
+      accessToken: 'tok-1234',
+    });
     expect(loadConfig({ METAACCESS_CLIENT_ID: 'id', METAACCESS_CLIENT_SECRET: 'secret-1' }).api.credentials.kind).toBe('oauth');
     expect(refusal({ METAACCESS_CLIENT_ID: 'id' }).variable).toBe('METAACCESS_CLIENT_SECRET');
   });
@@ -121,7 +154,10 @@ describe('configuration', () => {
   it('reads secrets from *_FILE and never echoes them in errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'token'), 'file-token-9876\n');
-    expect(loadConfig({ METAACCESS_ACCESS_TOKEN_FILE: join(dir, 'token') }).api.credentials).toEqual({ kind: 'token', accessToken: 'file-token-9876' });
+    expect(loadConfig({ METAACCESS_ACCESS_TOKEN_FILE: join(dir, 'token') }).api.credentials).toEqual({
+      kind: 'token',
+      accessToken: 'file-token-9876',
+    });
     const missing = refusal({ METAACCESS_CLIENT_SECRET_FILE: join(dir, 'nope'), METAACCESS_CLIENT_ID: 'id' });
     expect(missing.variable).toBe('METAACCESS_CLIENT_SECRET_FILE');
     const both = refusal({ METAACCESS_ACCESS_TOKEN: 'abc-secret', METAACCESS_ACCESS_TOKEN_FILE: join(dir, 'token') });

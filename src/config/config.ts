@@ -9,9 +9,7 @@ export type RemovalConfirm = 'lookup' | 'recheck' | 'next-run';
 const REMOVAL_CONFIRMS: readonly RemovalConfirm[] = ['lookup', 'recheck', 'next-run'];
 
 export type Credentials =
-  | { kind: 'token'; accessToken: string }
-  | { kind: 'oauth'; clientId: string; clientSecret: string }
-  | { kind: 'none' };
+  { kind: 'token'; accessToken: string } | { kind: 'oauth'; clientId: string; clientSecret: string } | { kind: 'none' };
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -48,16 +46,38 @@ export interface Config {
 
 /** Every variable the worker reads; deployment examples and docs are checked against this list. */
 export const CONFIG_VARIABLES = [
-  'DATABASE_URL', 'METAACCESS_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID',
-  'METAACCESS_CLIENT_SECRET', 'METAACCESS_RATE_LIMIT', 'METAACCESS_RATE_WINDOW_MS',
-  'METAACCESS_PAGE_SIZE', 'METAACCESS_TIMEOUT_MS', 'METAACCESS_MAX_RETRIES',
-  'METAACCESS_MAX_RESPONSE_BYTES', 'METAACCESS_ALLOW_INSECURE', 'SYNC_CRON',
-  'SYNC_TIMEZONE', 'SYNC_ON_START', 'SNAPSHOT_RETENTION_DAYS', 'REMOVAL_GUARD_PERCENT',
-  'REMOVAL_CONFIRM', 'SYNC_RESUME_WITHIN', 'HTTP_PORT', 'LOG_LEVEL', 'LOG_FORMAT', 'PGLITE_DIR',
+  'DATABASE_URL',
+  'METAACCESS_URL',
+  'METAACCESS_ACCESS_TOKEN',
+  'METAACCESS_CLIENT_ID',
+  'METAACCESS_CLIENT_SECRET',
+  'METAACCESS_RATE_LIMIT',
+  'METAACCESS_RATE_WINDOW_MS',
+  'METAACCESS_PAGE_SIZE',
+  'METAACCESS_TIMEOUT_MS',
+  'METAACCESS_MAX_RETRIES',
+  'METAACCESS_MAX_RESPONSE_BYTES',
+  'METAACCESS_ALLOW_INSECURE',
+  'SYNC_CRON',
+  'SYNC_TIMEZONE',
+  'SYNC_ON_START',
+  'SNAPSHOT_RETENTION_DAYS',
+  'REMOVAL_GUARD_PERCENT',
+  'REMOVAL_CONFIRM',
+  'SYNC_RESUME_WITHIN',
+  'HTTP_PORT',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'PGLITE_DIR',
 ] as const;
 
 /** Never shown: `check` says only whether each is set. Each may also come from a file (`X_FILE`). */
-export const SECRET_VARIABLES: readonly string[] = ['DATABASE_URL', 'METAACCESS_ACCESS_TOKEN', 'METAACCESS_CLIENT_ID', 'METAACCESS_CLIENT_SECRET'];
+export const SECRET_VARIABLES: readonly string[] = [
+  'DATABASE_URL',
+  'METAACCESS_ACCESS_TOKEN',
+  'METAACCESS_CLIENT_ID',
+  'METAACCESS_CLIENT_SECRET',
+];
 const LOG_LEVELS: readonly string[] = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
 
 export interface LoadOptions {
@@ -77,7 +97,8 @@ export function readDotenv(dotenvPath = '.env'): Env {
   try {
     return parseEnv(readFileSync(dotenvPath, 'utf8'));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('.env', `cannot read ${dotenvPath}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigError('.env', `cannot read ${dotenvPath}: ${(err as Error).message}`);
     return {};
   }
 }
@@ -101,20 +122,31 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const get = (name: string) => check(() => readValue(env, name), undefined);
   const int = (name: string, fallback: number, min: number, max: number) => check(() => readInt(get, name, fallback, min, max), fallback);
   const bool = (name: string, fallback: boolean) => check(() => readBool(get, name, fallback), fallback);
-  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[], says: string): T => check(() => {
-    const value = get(name) ?? fallback;
-    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `"${value}" ${says}`);
-    return value as T;
-  }, fallback);
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[], says: string): T =>
+    check(() => {
+      const value = get(name) ?? fallback;
+      if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `"${value}" ${says}`);
+      return value as T;
+    }, fallback);
 
   const none: Credentials = { kind: 'none' };
   const credentials = check(() => readCredentials(get), none);
-  if (options.requireCredentials && credentials.kind === 'none' && !problems.some((p) => p.variable.startsWith('METAACCESS_CLIENT') || p.variable.startsWith('METAACCESS_ACCESS'))) {
-    problems.push(new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET (or their *_FILE variants)'));
+  if (
+    options.requireCredentials
+    && credentials.kind === 'none'
+    && !problems.some((p) => p.variable.startsWith('METAACCESS_CLIENT') || p.variable.startsWith('METAACCESS_ACCESS'))
+  ) {
+    problems.push(
+      new ConfigError(
+        'METAACCESS_ACCESS_TOKEN',
+        'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET (or their *_FILE variants)',
+      ),
+    );
   }
   const databaseUrl = check(() => {
     const value = get('DATABASE_URL');
-    if (value !== undefined && !/^postgres(ql)?:\/\//.test(value)) throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+    if (value !== undefined && !/^postgres(ql)?:\/\//.test(value))
+      throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
     return value;
   }, undefined);
   const cronExpr = check(() => {
@@ -271,12 +303,16 @@ function readUrl(raw: string, allowInsecure: boolean): { origin: string; insecur
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('METAACCESS_URL', 'must be http:// or https://');
   // The API paths (/o/api/v2.3/devices, /o/oauth/token) are absolute: a path here would be ignored.
-  if (url.pathname !== '/' || url.search || url.hash) throw new ConfigError('METAACCESS_URL', `must be an origin only, like https://gears.opswat.com (got "${raw}")`);
+  if (url.pathname !== '/' || url.search || url.hash)
+    throw new ConfigError('METAACCESS_URL', `must be an origin only, like https://gears.opswat.com (got "${raw}")`);
   // Every request carries the access token in its query string: in clear text only on loopback
   // (the simulator, a local proxy), unless the operator says so explicitly.
   const insecure = url.protocol === 'http:' && !isLoopback(url.hostname);
   if (insecure && !allowInsecure) {
-    throw new ConfigError('METAACCESS_URL', `http:// would send the access token unencrypted to ${url.hostname}: use https://, or set METAACCESS_ALLOW_INSECURE=true`);
+    throw new ConfigError(
+      'METAACCESS_URL',
+      `http:// would send the access token unencrypted to ${url.hostname}: use https://, or set METAACCESS_ALLOW_INSECURE=true`,
+    );
   }
   return { origin: url.origin, insecure };
 }

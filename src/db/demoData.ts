@@ -3,8 +3,17 @@ import { queryRows, type Executor } from './openDatabase.ts';
 
 /** The tables a sync fills (not the label tables, which migrations fill). */
 const SYNCED_TABLES = [
-  'device_changes', 'device_status_intervals', 'device_state', 'compliance_daily', 'snapshots', 'snapshot_profiles',
-  'rejected_records', 'network_adapters', 'device_os', 'devices', 'sync_runs',
+  'device_changes',
+  'device_status_intervals',
+  'device_state',
+  'compliance_daily',
+  'snapshots',
+  'snapshot_profiles',
+  'rejected_records',
+  'network_adapters',
+  'device_os',
+  'devices',
+  'sync_runs',
 ];
 
 /** Triggers of the runs whose data comes from the simulator only. */

@@ -34,16 +34,42 @@ function recordset(json: SQL, columns: [string, PgColumn][]): SQL {
 }
 
 /** `"key" type, ...`: a recordset's column definition list. */
-const definitions = (columns: [string, PgColumn][]) => sql.raw(columns.map(([key, column]) => `${JSON.stringify(key)} ${column.getSQLType()}`).join(', '));
+const definitions = (columns: [string, PgColumn][]) =>
+  sql.raw(columns.map(([key, column]) => `${JSON.stringify(key)} ${column.getSQLType()}`).join(', '));
 /** The table's column names, in the rows' order. */
-const names = (columns: [string, PgColumn][]) => sql.join(columns.map(([, column]) => sql.identifier(column.name)), sql`, `);
+const names = (columns: [string, PgColumn][]) =>
+  sql.join(
+    columns.map(([, column]) => sql.identifier(column.name)),
+    sql`, `,
+  );
 /** The recordset's fields (named after the rows' keys), in the same order. */
-const fields = (columns: [string, PgColumn][]) => sql.join(columns.map(([key]) => sql.identifier(key)), sql`, `);
+const fields = (columns: [string, PgColumn][]) =>
+  sql.join(
+    columns.map(([key]) => sql.identifier(key)),
+    sql`, `,
+  );
 
 const DEVICE_FIELDS = rowColumns<DeviceRow>()(devices, [
-  'hwid', 'hostname', 'nickname', 'agentType', 'agentVersion', 'machineType', 'country', 'active', 'status', 'criticalStatus',
-  'exempt', 'totalIssue', 'totalCriticalIssue', 'lastSeen', 'remediationLink', 'userGroup', 'loggedInUsername',
-  'loggedInDomain', 'raw', 'contentHash',
+  'hwid',
+  'hostname',
+  'nickname',
+  'agentType',
+  'agentVersion',
+  'machineType',
+  'country',
+  'active',
+  'status',
+  'criticalStatus',
+  'exempt',
+  'totalIssue',
+  'totalCriticalIssue',
+  'lastSeen',
+  'remediationLink',
+  'userGroup',
+  'loggedInUsername',
+  'loggedInDomain',
+  'raw',
+  'contentHash',
 ]);
 /** The device columns sent as a recordset; `raw` travels beside them as one jsonb array. */
 const DEVICE_SCALARS = DEVICE_FIELDS.filter(([key]) => key !== 'raw');
@@ -60,7 +86,15 @@ function deviceRecordset(scalars: SQL, raws: SQL): SQL {
 }
 
 const OS_FIELDS = rowColumns<DeviceOsRow>()(deviceOs, [
-  'hwid', 'family', 'name', 'vendor', 'version', 'servicePackVersion', 'architecture', 'osLanguage', 'userPasswordSet',
+  'hwid',
+  'family',
+  'name',
+  'vendor',
+  'version',
+  'servicePackVersion',
+  'architecture',
+  'osLanguage',
+  'userPasswordSet',
 ]);
 const ADAPTER_FIELDS = rowColumns<NetworkAdapterRow>()(networkAdapters, ['hwid', 'position', 'macAddr', 'ipv4Addr', 'ipv6Addr']);
 
@@ -71,18 +105,50 @@ const ADAPTER_FIELDS = rowColumns<NetworkAdapterRow>()(networkAdapters, ['hwid',
  * would be stored at a device's first sighting and never updated.
  */
 function setFromExcluded(columns: [string, PgColumn][]): SQL {
-  return sql.join(columns.map(([, column]) => sql`${sql.identifier(column.name)} = excluded.${sql.identifier(column.name)}`), sql`, `);
+  return sql.join(
+    columns.map(([, column]) => sql`${sql.identifier(column.name)} = excluded.${sql.identifier(column.name)}`),
+    sql`, `,
+  );
 }
 
-const DEVICE_UPDATE = setFromExcluded(rowColumns<Omit<DeviceRow, 'hwid'>>()(devices, [
-  'hostname', 'nickname', 'agentType', 'agentVersion', 'machineType', 'country', 'active', 'status', 'criticalStatus', 'exempt',
-  'totalIssue', 'totalCriticalIssue', 'lastSeen', 'remediationLink', 'userGroup', 'loggedInUsername', 'loggedInDomain', 'raw',
-  'contentHash',
-]));
-const OS_UPDATE = setFromExcluded(rowColumns<Omit<DeviceOsRow, 'hwid'>>()(deviceOs, [
-  'family', 'name', 'vendor', 'version', 'servicePackVersion', 'architecture', 'osLanguage', 'userPasswordSet',
-]));
-const ADAPTER_UPDATE = setFromExcluded(rowColumns<Omit<NetworkAdapterRow, 'hwid' | 'position'>>()(networkAdapters, ['macAddr', 'ipv4Addr', 'ipv6Addr']));
+const DEVICE_UPDATE = setFromExcluded(
+  rowColumns<Omit<DeviceRow, 'hwid'>>()(devices, [
+    'hostname',
+    'nickname',
+    'agentType',
+    'agentVersion',
+    'machineType',
+    'country',
+    'active',
+    'status',
+    'criticalStatus',
+    'exempt',
+    'totalIssue',
+    'totalCriticalIssue',
+    'lastSeen',
+    'remediationLink',
+    'userGroup',
+    'loggedInUsername',
+    'loggedInDomain',
+    'raw',
+    'contentHash',
+  ]),
+);
+const OS_UPDATE = setFromExcluded(
+  rowColumns<Omit<DeviceOsRow, 'hwid'>>()(deviceOs, [
+    'family',
+    'name',
+    'vendor',
+    'version',
+    'servicePackVersion',
+    'architecture',
+    'osLanguage',
+    'userPasswordSet',
+  ]),
+);
+const ADAPTER_UPDATE = setFromExcluded(
+  rowColumns<Omit<NetworkAdapterRow, 'hwid' | 'position'>>()(networkAdapters, ['macAddr', 'ipv4Addr', 'ipv6Addr']),
+);
 
 /** The normalized rows of one page. */
 export interface DevicePageRows {
@@ -114,21 +180,25 @@ export async function storeDevicePage(db: Executor, page: DevicePageRows, runId:
   // more than running it. For the page's transaction only.
   await db.execute(sql`set local jit = off`);
   const withOs = new Set(page.os.map((o) => o.hwid));
-  const rows = await queryRows<PageChanges>(db, STORE_PAGE({
-    devices: JSON.stringify(page.devices, DEVICE_SCALAR_KEYS),
-    raws: JSON.stringify(page.devices.map((d) => d.raw)),
-    os: JSON.stringify(page.os),
-    adapters: JSON.stringify(page.adapters),
-    hwids: page.devices.map((d) => d.hwid),
-    withoutOs: page.devices.filter((d) => !withOs.has(d.hwid)).map((d) => d.hwid),
-    now: now.toISOString(),
-    runId,
-  }));
+  const rows = await queryRows<PageChanges>(
+    db,
+    STORE_PAGE({
+      devices: JSON.stringify(page.devices, DEVICE_SCALAR_KEYS),
+      raws: JSON.stringify(page.devices.map((d) => d.raw)),
+      os: JSON.stringify(page.os),
+      adapters: JSON.stringify(page.adapters),
+      hwids: page.devices.map((d) => d.hwid),
+      withoutOs: page.devices.filter((d) => !withOs.has(d.hwid)).map((d) => d.hwid),
+      now: now.toISOString(),
+      runId,
+    }),
+  );
   const counts = rows[0];
   return { added: Number(counts?.added ?? 0), changed: Number(counts?.changed ?? 0) };
 }
 
-const STORE_PAGE = renderOnce((p: (name: 'devices' | 'raws' | 'os' | 'adapters' | 'hwids' | 'withoutOs' | 'now' | 'runId') => SQL) => sql`
+const STORE_PAGE = renderOnce(
+  (p: (name: 'devices' | 'raws' | 'os' | 'adapters' | 'hwids' | 'withoutOs' | 'now' | 'runId') => SQL) => sql`
   with page as (select * from ${deviceRecordset(p('devices'), p('raws'))}),
   before as (
     select ${devices.hwid}, ${devices.contentHash}, ${devices.removedAt} from ${devices} where ${devices.hwid} = any(${p('hwids')}::text[])),
@@ -156,7 +226,8 @@ const STORE_PAGE = renderOnce((p: (name: 'devices' | 'raws' | 'os' | 'adapters' 
       where not exists (select 1 from adapters n where n."hwid" = h.hwid and n."position" = stale.position))))
   select count(*) filter (where b.hwid is null or b.removed_at is not null)::int as added,
     count(*) filter (where b.removed_at is null and b.content_hash <> p."contentHash")::int as changed
-  from page p left join before b on b.hwid = p."hwid"`);
+  from page p left join before b on b.hwid = p."hwid"`,
+);
 
 export interface Rejection {
   reason: string;
@@ -194,7 +265,9 @@ export interface MissingDevice {
  * longest ago — so when a run cannot afford to look every one up, the next run looks up others.
  */
 export async function selectMissingDevices(db: Executor, runIds: number[]): Promise<MissingDevice[]> {
-  const rows = await db.select({ hwid: devices.hwid, missedRuns: devices.missedRuns, lookupFoundAt: devices.lookupFoundAt }).from(devices)
+  const rows = await db
+    .select({ hwid: devices.hwid, missedRuns: devices.missedRuns, lookupFoundAt: devices.lookupFoundAt })
+    .from(devices)
     .where(and(isNull(devices.removedAt), notInArray(devices.lastRunId, runIds)))
     .orderBy(sql`${devices.lookupFoundAt} asc nulls first`, desc(devices.missedRuns), devices.hwid);
   return rows.map((r) => ({ hwid: r.hwid, missedRuns: r.missedRuns, lookupFound: r.lookupFoundAt !== null }));
@@ -216,12 +289,19 @@ export interface RemovalRule {
  * rule condemns. Returns how many were removed, and which of them Device Details still found
  * (archived: the list has stopped showing them).
  */
-export async function markMissingDevices(db: Executor, runIds: number[], now: Date, rule: RemovalRule): Promise<{ removed: number; archived: string[] }> {
+export async function markMissingDevices(
+  db: Executor,
+  runIds: number[],
+  now: Date,
+  rule: RemovalRule,
+): Promise<{ removed: number; archived: string[] }> {
   const at = now.toISOString();
   // sql.param: drizzle would spread a bare array into a list of parameters.
   const gone = sql`${devices.hwid} = any(${sql.param(rule.gone)}::text[])`;
   const found = sql`${devices.hwid} = any(${sql.param(rule.found)}::text[])`;
-  const rows = await queryRows<{ removed: number; archived: string[] }>(db, sql`
+  const rows = await queryRows<{ removed: number; archived: string[] }>(
+    db,
+    sql`
     with missed as (
       update ${devices}
       set missed_runs = ${devices.missedRuns} + 1,
@@ -236,6 +316,7 @@ export async function markMissingDevices(db: Executor, runIds: number[], now: Da
     )
     select count(*) filter (where removed_at is not null)::int as removed,
       coalesce(array_agg(hwid order by hwid) filter (where removed_at is not null and found), '{}') as archived
-    from missed`);
+    from missed`,
+  );
   return { removed: Number(rows[0]?.removed ?? 0), archived: rows[0]?.archived ?? [] };
 }

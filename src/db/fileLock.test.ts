@@ -13,7 +13,14 @@ const FAST = { staleMs: 2_000, updateMs: 1_000 } satisfies FileLockOptions;
 const canUnsharePid = spawnSync('unshare', ['--pid', '--fork', 'true']).status === 0;
 
 type Holder = ChildProcessByStdio<null, Readable, null>;
-interface HolderEvent { event: 'locked' | 'refused' | 'lost'; pid: number; hostPid: number; code?: string; message?: string; waitedMs: number }
+interface HolderEvent {
+  event: 'locked' | 'refused' | 'lost';
+  pid: number;
+  hostPid: number;
+  code?: string;
+  message?: string;
+  waitedMs: number;
+}
 
 const children: Holder[] = [];
 const locks: FileLock[] = [];
@@ -57,7 +64,9 @@ function nextEvent(child: Holder, timeoutMs = 30_000): Promise<HolderEvent> {
 }
 
 function exited(child: Holder): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 describe('embedded database lock (heartbeat, stale after a period without one)', () => {
@@ -96,18 +105,22 @@ describe('embedded database lock (heartbeat, stale after a period without one)',
     expect(Date.now() - started).toBeLessThan(FAST.staleMs + 1_500);
   });
 
-  it.runIf(canUnsharePid)('a restarted container (PID 1 again, same host name) takes over the lock its SIGKILLed predecessor left, at production settings', async () => {
-    const path = lockPath();
-    const before = startHolder(path, {}, true);
-    const held = await nextEvent(before);
-    expect(held).toMatchObject({ event: 'locked', pid: 1 });
-    process.kill(held.hostPid, 'SIGKILL');
-    await exited(before);
-    const after = startHolder(path, {}, true);
-    const took = await nextEvent(after);
-    expect(took).toMatchObject({ event: 'locked', pid: 1 });
-    expect(took.waitedMs).toBeLessThan(12_500);
-  }, 30_000);
+  it.runIf(canUnsharePid)(
+    'a restarted container (PID 1 again, same host name) takes over the lock its SIGKILLed predecessor left, at production settings',
+    async () => {
+      const path = lockPath();
+      const before = startHolder(path, {}, true);
+      const held = await nextEvent(before);
+      expect(held).toMatchObject({ event: 'locked', pid: 1 });
+      process.kill(held.hostPid, 'SIGKILL');
+      await exited(before);
+      const after = startHolder(path, {}, true);
+      const took = await nextEvent(after);
+      expect(took).toMatchObject({ event: 'locked', pid: 1 });
+      expect(took.waitedMs).toBeLessThan(12_500);
+    },
+    30_000,
+  );
 
   it.runIf(canUnsharePid)('refuses a second PID 1 while the first one is alive', async () => {
     const path = lockPath();

@@ -1,7 +1,16 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from './openDatabase.ts';
 import { inRun } from './snapshotsStore.ts';
-import { complianceDaily, deviceChanges, deviceOs, deviceState, deviceStatusIntervals, devices, networkAdapters, snapshots } from './schema.ts';
+import {
+  complianceDaily,
+  deviceChanges,
+  deviceOs,
+  deviceState,
+  deviceStatusIntervals,
+  devices,
+  networkAdapters,
+  snapshots,
+} from './schema.ts';
 
 /** What a succeeded run changed, counted from the change log it just wrote. */
 export interface RunHistory {
@@ -33,7 +42,19 @@ const FIELDS: [string, SQL, SQL][] = [
   ['machine_type', sql`f.machine_type`, sql`f.o_machine_type`],
   ['agent_version', sql`f.agent_version`, sql`f.o_agent_version`],
 ];
-const STATE_COLUMNS = ['status', 'critical_status', 'exempt', 'hostname', 'os_family', 'os_name', 'os_version', 'machine_type', 'agent_version', 'macs', 'ips'];
+const STATE_COLUMNS = [
+  'status',
+  'critical_status',
+  'exempt',
+  'hostname',
+  'os_family',
+  'os_name',
+  'os_version',
+  'machine_type',
+  'agent_version',
+  'macs',
+  'ips',
+];
 const cols = (prefix: string) => sql.raw(STATE_COLUMNS.map((c) => `${prefix}${c}`).join(', '));
 const statusMoved = sql`(f.is_new or f.is_back or (f.status, f.critical_status, f.exempt) is distinct from (f.o_status, f.o_critical_status, f.o_exempt))`;
 
@@ -53,12 +74,17 @@ export async function recordRunHistory(db: Executor, args: HistoryArgs): Promise
   // The day of the previous succeeded run: a device whose state changes was nearly always in
   // that run's snapshot, so its last snapshot is found in the last partition(s), not by reading
   // every month since its interval began (a long interval spans every partition).
-  const [previous] = await queryRows<{ day: string | null }>(db, sql`
-    select max(day)::text as day from ${complianceDaily} where run_id <> all(${sql.param(args.attempts)}::int[]) and day <= ${args.day}::date`);
+  const [previous] = await queryRows<{ day: string | null }>(
+    db,
+    sql`
+    select max(day)::text as day from ${complianceDaily} where run_id <> all(${sql.param(args.attempts)}::int[]) and day <= ${args.day}::date`,
+  );
   const lastSnapshot = (since: SQL) => sql`(select max(s.run_id) from ${snapshots} s
     where s.device_id = i.device_id and s.run_id <> ${args.runId} and s.day >= ${since})`;
   const recent = previous?.day ? lastSnapshot(sql`${previous.day}::date`) : sql`null::int`;
-  const rows = await queryRows<RunHistory>(db, sql`
+  const rows = await queryRows<RunHistory>(
+    db,
+    sql`
     with cur as materialized (
       select d.id as device_id, d.status, d.critical_status, d.exempt, d.hostname, o.family as os_family, o.name as os_name,
         o.version as os_version, d.machine_type, d.agent_version, coalesce(ad.macs, '{}') as macs, coalesce(ad.ips, '{}') as ips
@@ -85,7 +111,10 @@ export async function recordRunHistory(db: Executor, args: HistoryArgs): Promise
       from diff f cross join lateral (values
         ('added', null::text, null::text, f.is_new),
         ('returned', null, null, f.is_back),
-        ${sql.join(FIELDS.map(([name, now, before]) => sql`(${name}, ${before}, ${now}, not f.is_new and ${before} is distinct from ${now})`), sql`, `)}
+        ${sql.join(
+          FIELDS.map(([name, now, before]) => sql`(${name}, ${before}, ${now}, not f.is_new and ${before} is distinct from ${now})`),
+          sql`, `,
+        )}
       ) as v(change, old_value, new_value, applies)
       where v.applies
       union all
@@ -132,7 +161,8 @@ export async function recordRunHistory(db: Executor, args: HistoryArgs): Promise
       (select count(*) from diff where not is_new and not is_back)::int as changed,
       (select count(*) from gone)::int as removed,
       (select count(*) from logged)::int + (select count(*) from closed)::int + (select count(*) from opened)::int
-        + (select count(*) from stored)::int + (select count(*) from left_state)::int as written`);
+        + (select count(*) from stored)::int + (select count(*) from left_state)::int as written`,
+  );
   const row = rows[0];
   return { added: Number(row?.added ?? 0), changed: Number(row?.changed ?? 0), removed: Number(row?.removed ?? 0) };
 }

@@ -97,7 +97,9 @@ function watchLock(client: pg.Client, probeIntervalMs: number): HeldLock {
       released = true;
       clearTimeout(timer);
       if (!controller.signal.aborted) {
-        await withTimeout(client.query('select pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, RUN_LOCK]), RELEASE_TIMEOUT_MS).catch(() => undefined);
+        await withTimeout(client.query('select pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, RUN_LOCK]), RELEASE_TIMEOUT_MS).catch(
+          () => undefined,
+        );
       }
       await closeClient(client);
     },

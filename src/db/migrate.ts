@@ -67,7 +67,10 @@ export function shippedMigrations(): JournalEntry[] {
 export async function readMigrationState(database: Database): Promise<MigrationState> {
   const shipped = shippedMigrations();
   const latest = shipped.at(-1)?.tag ?? '';
-  const [table] = await queryRows<{ exists: boolean }>(database.db, sql`select to_regclass('metaaccess.__drizzle_migrations') is not null as exists`);
+  const [table] = await queryRows<{ exists: boolean }>(
+    database.db,
+    sql`select to_regclass('metaaccess.__drizzle_migrations') is not null as exists`,
+  );
   if (!table?.exists) return { initialized: false, applied: 0, pending: shipped.map((m) => m.tag), latest };
   const [last] = await queryRows<{ at: string | null; n: number }>(
     database.db,

@@ -54,14 +54,17 @@ export interface StoredPartition extends SnapshotPartition {
 
 /** The partitions of `snapshots` named by create_snapshot_partition, oldest first. */
 export async function listSnapshotPartitions(db: Executor): Promise<StoredPartition[]> {
-  const rows = await queryRows<{ name: string; deviceIndex: string | null; compacted: boolean | null }>(db, sql`
+  const rows = await queryRows<{ name: string; deviceIndex: string | null; compacted: boolean | null }>(
+    db,
+    sql`
     select c.relname as name, x.index as "deviceIndex", x.clustered as compacted
     from pg_inherits i join pg_class c on c.oid = i.inhrelid
     left join lateral (
       select ix.relname as index, pi.indisclustered as clustered
       from pg_index pi join pg_class ix on ix.oid = pi.indexrelid join pg_inherits xi on xi.inhrelid = pi.indexrelid
       where pi.indrelid = c.oid and xi.inhparent = 'metaaccess.snapshots_device_id_idx'::regclass) x on true
-    where i.inhparent = 'metaaccess.snapshots'::regclass`);
+    where i.inhparent = 'metaaccess.snapshots'::regclass`,
+  );
   return rows
     .flatMap((r) => {
       const partition = partitionOf(r.name);
@@ -88,8 +91,11 @@ export async function dropSnapshotPartition(db: Db, p: SnapshotPartition): Promi
 
 /** Heap pages of a partition: the range its batched deletes walk through. */
 export async function partitionPageCount(db: Executor, p: SnapshotPartition): Promise<number> {
-  const rows = await queryRows<{ pages: string }>(db, sql`
-    select pg_relation_size(${`metaaccess.${p.name}`}::regclass) / current_setting('block_size')::int as pages`);
+  const rows = await queryRows<{ pages: string }>(
+    db,
+    sql`
+    select pg_relation_size(${`metaaccess.${p.name}`}::regclass) / current_setting('block_size')::int as pages`,
+  );
   return Number(rows[0]?.pages ?? 0);
 }
 
@@ -101,9 +107,15 @@ export async function partitionPageCount(db: Executor, p: SnapshotPartition): Pr
  * (a compacted month).
  */
 export async function deletePartitionRowsBefore(
-  db: Executor, p: SnapshotPartition, cutoffDay: string, pages: { from: number; to: number }, limit: number,
+  db: Executor,
+  p: SnapshotPartition,
+  cutoffDay: string,
+  pages: { from: number; to: number },
+  limit: number,
 ): Promise<number> {
-  const rows = await queryRows<{ n: number }>(db, sql`
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`
     with deleted as (
       delete from ${table(p)}
       where ctid = any(array(
@@ -112,7 +124,8 @@ export async function deletePartitionRowsBefore(
           limit ${limit}))
         and day < ${cutoffDay}::date
       returning 1)
-    select count(*)::int as n from deleted`);
+    select count(*)::int as n from deleted`,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 

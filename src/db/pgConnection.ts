@@ -18,7 +18,9 @@ const CLOSE_TIMEOUT_MS = 2_000;
 export class ReleasingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
-  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+  override connect(
+    callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void,
+  ): Promise<pg.PoolClient> | void {
     if (callback) return super.connect(callback);
     return super.connect().then((client) => {
       const release = client.release.bind(client);
@@ -89,7 +91,12 @@ function isServerFatal(err: unknown): boolean {
  */
 export async function connectClient(url: string, applicationName: string): Promise<pg.Client> {
   // keepAlive: such a connection is mostly idle; the OS then notices a dead peer.
-  const client = new ReportingClient({ connectionString: url, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const client = new ReportingClient({
+    connectionString: url,
+    application_name: applicationName,
+    keepAlive: true,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // Without a listener, a dropped connection's 'error' event would crash the process.
   client.on('error', () => undefined);
   try {

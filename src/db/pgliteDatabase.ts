@@ -14,7 +14,10 @@ import * as schema from './schema.ts';
 export async function openPglite(dir: string, options: { fileLock?: FileLockOptions; mustExist: boolean }): Promise<Database> {
   const dataDir = resolve(dir);
   if (options.mustExist && !existsSync(`${dataDir}/PG_VERSION`)) {
-    throw new AppError('DB_NOT_FOUND', `no embedded database in ${dataDir}: nothing has been synced here yet (run \`sync\` or \`demo\` first, set PGLITE_DIR, or set DATABASE_URL)`);
+    throw new AppError(
+      'DB_NOT_FOUND',
+      `no embedded database in ${dataDir}: nothing has been synced here yet (run \`sync\` or \`demo\` first, set PGLITE_DIR, or set DATABASE_URL)`,
+    );
   }
   const lock = await acquireFileLock(`${dataDir}.lock`, options.fileLock);
   try {

@@ -21,16 +21,23 @@ export function renderOnce<K extends string>(build: (p: (name: K) => SQL) => SQL
   const names = query.params.map((param, i) => {
     if (!is(param, Placeholder)) {
       const before = (segments[i] ?? '').replace(/\s+/g, ' ').slice(-60);
-      throw new AppError('STATEMENT_INVALID', `renderOnce: parameter $${i + 1} (after "…${before}") is the plain value ${describe(param)}, not a placeholder: pass it through p(name)`);
+      throw new AppError(
+        'STATEMENT_INVALID',
+        `renderOnce: parameter $${i + 1} (after "…${before}") is the plain value ${describe(param)}, not a placeholder: pass it through p(name)`,
+      );
     }
     return param.name as K;
   });
   const markers = query.sql.match(/\$\d+/g) ?? [];
   const expected = names.map((_, i) => `$${i + 1}`);
   if (markers.join(' ') !== expected.join(' ')) {
-    throw new AppError('STATEMENT_INVALID', `renderOnce: the text's markers (${markers.join(' ') || 'none'}) are not its ${names.length} parameters in order: is a $n part of a literal or a comment?`);
+    throw new AppError(
+      'STATEMENT_INVALID',
+      `renderOnce: the text's markers (${markers.join(' ') || 'none'}) are not its ${names.length} parameters in order: is a $n part of a literal or a comment?`,
+    );
   }
-  return (values) => sql.join(segments.flatMap((segment, i) => (i < names.length ? [sql.raw(segment), sql.param(values[names[i]!])] : [sql.raw(segment)])));
+  return (values) =>
+    sql.join(segments.flatMap((segment, i) => (i < names.length ? [sql.raw(segment), sql.param(values[names[i]!])] : [sql.raw(segment)])));
 }
 
 function describe(value: unknown): string {

@@ -8,7 +8,9 @@ import { devices } from './schema.ts';
  */
 export async function selectHwidsStoredInRun(db: Executor, runIds: number[], hwids: string[]): Promise<string[]> {
   if (hwids.length === 0) return [];
-  const rows = await db.select({ hwid: devices.hwid }).from(devices)
+  const rows = await db
+    .select({ hwid: devices.hwid })
+    .from(devices)
     .where(and(inArray(devices.hwid, hwids), inArray(devices.lastRunId, runIds)));
   return rows.map((r) => r.hwid);
 }

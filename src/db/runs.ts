@@ -21,10 +21,15 @@ export interface ResumePoint {
 }
 
 export async function insertRun(db: Executor, trigger: string, startedAt: Date, resume?: ResumePoint): Promise<number> {
-  const [row] = await db.insert(syncRuns).values({
-    trigger, startedAt, status: 'running',
-    ...(resume ? { attemptOf: resume.attempts[0], resumedFrom: resume.runId, resumePage: resume.page, nextPage: resume.page } : {}),
-  }).returning({ id: syncRuns.id });
+  const [row] = await db
+    .insert(syncRuns)
+    .values({
+      trigger,
+      startedAt,
+      status: 'running',
+      ...(resume ? { attemptOf: resume.attempts[0], resumedFrom: resume.runId, resumePage: resume.page, nextPage: resume.page } : {}),
+    })
+    .returning({ id: syncRuns.id });
   return row!.id;
 }
 
@@ -38,18 +43,33 @@ export async function selectResumePoint(db: Executor, now: Date, withinMs: numbe
   if (!last || !['failed', 'cancelled', 'abandoned'].includes(last.status) || !last.nextPage || last.nextPage <= 1) return undefined;
   // An abandoned run's finished_at is when the next run found it dead, not when it stopped: its
   // last request tells that better.
-  const stoppedAt = last.status === 'abandoned'
-    ? Math.max(last.startedAt.getTime(), ...(last.recentRequests ?? []).filter(Number.isFinite))
-    : (last.finishedAt ?? last.startedAt).getTime();
+  const stoppedAt =
+    last.status === 'abandoned'
+      ? Math.max(last.startedAt.getTime(), ...(last.recentRequests ?? []).filter(Number.isFinite))
+      : (last.finishedAt ?? last.startedAt).getTime();
   if (now.getTime() - stoppedAt > withinMs) return undefined;
   const root = last.attemptOf ?? last.id;
-  const attempts = await db.select({ id: syncRuns.id }).from(syncRuns)
-    .where(or(eq(syncRuns.id, root), eq(syncRuns.attemptOf, root))).orderBy(syncRuns.id);
+  const attempts = await db
+    .select({ id: syncRuns.id })
+    .from(syncRuns)
+    .where(or(eq(syncRuns.id, root), eq(syncRuns.attemptOf, root)))
+    .orderBy(syncRuns.id);
   return {
-    runId: last.id, attempts: attempts.map((a) => a.id), page: last.nextPage, endPage: last.endPage,
+    runId: last.id,
+    attempts: attempts.map((a) => a.id),
+    page: last.nextPage,
+    endPage: last.endPage,
     counters: {
-      pages: last.pages, requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0, devicesSeen: last.devicesSeen, devicesAdded: last.devicesAdded,
-      devicesChanged: last.devicesChanged, devicesRemoved: 0, recordsRejected: last.recordsRejected,
+      pages: last.pages,
+      requests: 0,
+      retries: 0,
+      rateLimited: 0,
+      rateLimitWaitMs: 0,
+      devicesSeen: last.devicesSeen,
+      devicesAdded: last.devicesAdded,
+      devicesChanged: last.devicesChanged,
+      devicesRemoved: 0,
+      recordsRejected: last.recordsRejected,
     },
   };
 }
@@ -60,14 +80,19 @@ export async function selectResumePoint(db: Executor, now: Date, withinMs: numbe
  * lock) sends no further request.
  */
 export async function updateRunRequests(db: Executor, runId: number, recentRequests: number[]): Promise<void> {
-  const rows = await db.update(syncRuns).set({ recentRequests })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))).returning({ id: syncRuns.id });
-  if (rows.length === 0) throw new LockLostError(`run ${runId} is no longer running: another process took the run lock over and marked it abandoned`);
+  const rows = await db
+    .update(syncRuns)
+    .set({ recentRequests })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running')))
+    .returning({ id: syncRuns.id });
+  if (rows.length === 0)
+    throw new LockLostError(`run ${runId} is no longer running: another process took the run lock over and marked it abandoned`);
 }
 
 /** Runs still `running` when we hold the run lock belong to a process that died. */
 export async function markAbandonedRuns(db: Executor, now: Date): Promise<number[]> {
-  const rows = await db.update(syncRuns)
+  const rows = await db
+    .update(syncRuns)
     .set({ status: 'abandoned', finishedAt: now, errorCode: 'ABANDONED', error: 'the process running it stopped before it finished' })
     .where(eq(syncRuns.status, 'running'))
     .returning({ id: syncRuns.id });
@@ -94,8 +119,13 @@ export interface RunCounters {
  * its lock finds out here, and its page rolls back instead of landing beside the new run's.
  */
 export async function updateRunCounters(db: Executor, runId: number, counters: RunCounters & { nextPage?: number }): Promise<void> {
-  const rows = await db.update(syncRuns).set(counters).where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))).returning({ id: syncRuns.id });
-  if (rows.length === 0) throw new LockLostError(`run ${runId} is no longer running: another process took the run lock over and marked it abandoned`);
+  const rows = await db
+    .update(syncRuns)
+    .set(counters)
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running')))
+    .returning({ id: syncRuns.id });
+  if (rows.length === 0)
+    throw new LockLostError(`run ${runId} is no longer running: another process took the run lock over and marked it abandoned`);
 }
 
 export interface RunEnd {
@@ -115,21 +145,30 @@ export interface RunEnd {
  */
 export async function finishRun(db: Executor, runId: number, end: RunEnd): Promise<boolean> {
   const from: RunStatus[] = end.status === 'failed' || end.status === 'cancelled' ? ['running', 'abandoned'] : ['running'];
-  const rows = await db.update(syncRuns).set({
-    ...end.counters,
-    status: end.status,
-    finishedAt: end.finishedAt,
-    errorCode: end.errorCode ?? null,
-    error: end.error ?? null,
-    notes: end.notes ?? null,
-    ...(end.endPage === undefined ? {} : { endPage: end.endPage }),
-  }).where(and(eq(syncRuns.id, runId), inArray(syncRuns.status, from))).returning({ id: syncRuns.id });
+  const rows = await db
+    .update(syncRuns)
+    .set({
+      ...end.counters,
+      status: end.status,
+      finishedAt: end.finishedAt,
+      errorCode: end.errorCode ?? null,
+      error: end.error ?? null,
+      notes: end.notes ?? null,
+      ...(end.endPage === undefined ? {} : { endPage: end.endPage }),
+    })
+    .where(and(eq(syncRuns.id, runId), inArray(syncRuns.status, from)))
+    .returning({ id: syncRuns.id });
   return rows.length === 1;
 }
 
 /** The latest run that read the whole list (succeeded, or incomplete: the guard tripped). */
 export async function selectLastCompleteRun(db: Executor): Promise<RunRow | undefined> {
-  const [row] = await db.select().from(syncRuns).where(inArray(syncRuns.status, ['succeeded', 'incomplete'])).orderBy(desc(syncRuns.id)).limit(1);
+  const [row] = await db
+    .select()
+    .from(syncRuns)
+    .where(inArray(syncRuns.status, ['succeeded', 'incomplete']))
+    .orderBy(desc(syncRuns.id))
+    .limit(1);
   return row;
 }
 
@@ -149,6 +188,9 @@ export async function selectRecentRuns(db: Executor, limit: number): Promise<Run
 }
 
 export async function countRunsByStatus(db: Executor): Promise<Record<string, number>> {
-  const rows = await db.select({ status: syncRuns.status, n: sql<number>`count(*)::int` }).from(syncRuns).groupBy(syncRuns.status);
+  const rows = await db
+    .select({ status: syncRuns.status, n: sql<number>`count(*)::int` })
+    .from(syncRuns)
+    .groupBy(syncRuns.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -26,14 +26,22 @@ export function inRun(d: SQL, runIds: number[], capturedAt: Date): SQL {
  * single insert per run is also what keeps (run_id, device_id) unique: `snapshots` has no key.
  * The partitions of the run's day must exist (ensureSnapshotPartitions, before the transaction).
  */
-export async function insertRunSnapshots(db: Executor, runId: number, capturedAt: Date, day: string, runIds: number[] = [runId]): Promise<number> {
+export async function insertRunSnapshots(
+  db: Executor,
+  runId: number,
+  capturedAt: Date,
+  day: string,
+  runIds: number[] = [runId],
+): Promise<number> {
   await db.execute(sql`set local jit = off`); // as in recordRunHistory: a once-a-night statement gains nothing from it
   const fp = fingerprint(sql.raw('d'), sql.raw('o'));
   // One pass over the run's devices: new states become profiles (only those not seen before: an
   // insert that conflicts would still use up an identity value), and the snapshot rows find
   // their profile among the old ones and the ones just inserted, which the statement's own
   // snapshot of the table cannot see.
-  const rows = await queryRows<{ n: number }>(db, sql`
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`
     with src as materialized (
       select d.id, d.last_seen, ${fp} as fp, d.status, d.critical_status, d.exempt, d.active, d.total_issue,
         d.total_critical_issue, d.agent_version, o.name, o.version
@@ -58,12 +66,19 @@ export async function insertRunSnapshots(db: Executor, runId: number, capturedAt
       from src s join profiles p on p.fingerprint = s.fp
       order by s.id
       returning 1)
-    select count(*)::int as n from inserted`);
+    select count(*)::int as n from inserted`,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
 /** The day's figures (`day`: the run's day): a later succeeded run on the same day replaces an earlier one. */
-export async function upsertComplianceDaily(db: Executor, runId: number, capturedAt: Date, day: string, runIds: number[] = [runId]): Promise<void> {
+export async function upsertComplianceDaily(
+  db: Executor,
+  runId: number,
+  capturedAt: Date,
+  day: string,
+  runIds: number[] = [runId],
+): Promise<void> {
   await db.execute(sql`
     insert into ${complianceDaily} (day, run_id, captured_at, devices, compliant, non_compliant, in_progress, critical, exempt, active)
     select ${day}::date, ${runId}, ${capturedAt.toISOString()}::timestamptz,

@@ -33,9 +33,7 @@ export interface RemovalContext {
   signal?: AbortSignal;
 }
 
-export type RemovalDecision =
-  | { trusted: true; rule: RemovalRule | undefined; notes: string[] }
-  | { trusted: false; notes: string[] };
+export type RemovalDecision = { trusted: true; rule: RemovalRule | undefined; notes: string[] } | { trusted: false; notes: string[] };
 
 /**
  * Decides, after a complete read of the list, which missing devices are removed. The list
@@ -71,7 +69,8 @@ export async function confirmRemovals(ports: RemovalPorts, ctx: RemovalContext):
   const rule: RemovalRule = { ...looked, removeAtMisses: null, archiveAtMisses: ARCHIVE_AT_MISSES };
   const notes = [...looked.notes];
   const deferred = missing.length - looked.gone.length - looked.found.length;
-  if (deferred > 0) notes.push(`${deferred} missing devices not looked up this run (budget ${budget} lookups); kept until a lookup answers for them`);
+  if (deferred > 0)
+    notes.push(`${deferred} missing devices not looked up this run (budget ${budget} lookups); kept until a lookup answers for them`);
   const doomed = countDoomed(missing, rule);
   return guard(ctx, doomed) ?? { trusted: true, rule, notes };
 }
@@ -110,7 +109,7 @@ async function lookupAll(ports: RemovalPorts, devices: MissingDevice[], ctx: Rem
     while (next < devices.length && !signal.aborted) {
       const device = devices[next++]!;
       try {
-        (await ports.lookup(device.hwid, signal) === 'gone' ? gone : found).push(device.hwid);
+        ((await ports.lookup(device.hwid, signal)) === 'gone' ? gone : found).push(device.hwid);
       } catch (err) {
         ctx.signal?.throwIfAborted();
         if (stop.signal.aborted) return;

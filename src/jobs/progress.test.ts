@@ -3,7 +3,7 @@ import { estimateRemainingMs, progressLine } from './progress.ts';
 import { evaluateRemovalGuard } from './removalGuard.ts';
 
 describe('progress', () => {
-  it('estimates the time left from the pace so far and the last run\'s device count', () => {
+  it("estimates the time left from the pace so far and the last run's device count", () => {
     expect(estimateRemainingMs(500, 2000, 60_000)).toBe(180_000);
     expect(estimateRemainingMs(2500, 2000, 60_000)).toBe(0);
     expect(estimateRemainingMs(500, null, 60_000)).toBeUndefined();

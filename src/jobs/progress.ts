@@ -19,10 +19,15 @@ export function createProgress(options: ProgressOptions) {
     page(page: number, devicesSoFar: number, extra: Record<string, unknown>) {
       const elapsedMs = options.clock.now() - startedAt;
       const etaMs = estimateRemainingMs(devicesSoFar, options.expected, elapsedMs);
-      if (options.terminal) options.terminal.write(`\r${progressLine(page, devicesSoFar, options.expected, options.limiter.waitedMs, etaMs)}\x1b[K`);
+      if (options.terminal)
+        options.terminal.write(`\r${progressLine(page, devicesSoFar, options.expected, options.limiter.waitedMs, etaMs)}\x1b[K`);
       options.logger.log(options.terminal ? 'debug' : 'info', `page ${page} stored`, {
-        page, devices: devicesSoFar, expected: options.expected, rateLimitWaitMs: Math.round(options.limiter.waitedMs),
-        ...(etaMs === undefined ? {} : { etaSeconds: Math.round(etaMs / 1000) }), ...extra,
+        page,
+        devices: devicesSoFar,
+        expected: options.expected,
+        rateLimitWaitMs: Math.round(options.limiter.waitedMs),
+        ...(etaMs === undefined ? {} : { etaSeconds: Math.round(etaMs / 1000) }),
+        ...extra,
       });
     },
   };

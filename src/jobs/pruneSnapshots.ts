@@ -1,6 +1,10 @@
 import type { Database, Db } from '../db/openDatabase.ts';
 import {
-  compactSnapshotPartition, deletePartitionRowsBefore, dropSnapshotPartition, listSnapshotPartitions, partitionPageCount,
+  compactSnapshotPartition,
+  deletePartitionRowsBefore,
+  dropSnapshotPartition,
+  listSnapshotPartitions,
+  partitionPageCount,
   type SnapshotPartition,
 } from '../db/partitions.ts';
 import { dayIn } from '../lib/calendar.ts';
@@ -52,7 +56,10 @@ export async function pruneSnapshots(deps: PruneDeps): Promise<PruneResult> {
   const batchSize = deps.batchSize ?? 10_000;
   const { db } = deps.database;
   const result: PruneResult = {
-    deleted: 0, cutoff: cutoffDay === null ? null : new Date(`${cutoffDay}T00:00:00Z`), droppedPartitions: [], compactedPartitions: [],
+    deleted: 0,
+    cutoff: cutoffDay === null ? null : new Date(`${cutoffDay}T00:00:00Z`),
+    droppedPartitions: [],
+    compactedPartitions: [],
   };
   for (const partition of await listSnapshotPartitions(db)) {
     if (cutoffDay !== null && partition.to <= cutoffDay) {
@@ -70,14 +77,24 @@ export async function pruneSnapshots(deps: PruneDeps): Promise<PruneResult> {
   }
   const { deleted, droppedPartitions, compactedPartitions } = result;
   if (deleted > 0 || droppedPartitions.length > 0) {
-    deps.logger.info('pruned snapshots', { deleted, droppedPartitions, cutoff: result.cutoff?.toISOString(), retentionDays: deps.retentionDays });
+    deps.logger.info('pruned snapshots', {
+      deleted,
+      droppedPartitions,
+      cutoff: result.cutoff?.toISOString(),
+      retentionDays: deps.retentionDays,
+    });
   }
   if (compactedPartitions.length > 0) deps.logger.info('compacted snapshot months', { compactedPartitions });
   return result;
 }
 
 /** The days before the cutoff in the month holding it: one pass over its pages, in short statements. */
-async function deleteOlderDays(db: Db, partition: SnapshotPartition, cutoffDay: string, batch: { rows: number; pages: number }): Promise<number> {
+async function deleteOlderDays(
+  db: Db,
+  partition: SnapshotPartition,
+  cutoffDay: string,
+  batch: { rows: number; pages: number },
+): Promise<number> {
   const pageCount = await partitionPageCount(db, partition);
   let deleted = 0;
   for (let from = 0; from < pageCount; from += batch.pages) {

@@ -46,11 +46,20 @@ export async function readList(deps: ReadDeps, state: RunState, options: ReadOpt
   const { source } = deps;
   const firstRead = !options.lookingFor;
   const progress = createProgress({
-    clock: deps.clock, logger: deps.logger, expected: options.expected, limiter: source.limiter, ...(deps.terminal ? { terminal: deps.terminal } : {}),
+    clock: deps.clock,
+    logger: deps.logger,
+    expected: options.expected,
+    limiter: source.limiter,
+    ...(deps.terminal ? { terminal: deps.terminal } : {}),
   });
   const groups = iterateDevicePageGroups({
-    api: source.api, pageSize: source.pageSize, prefetch: source.prefetch, signal: deps.signal, maxGroupRecords: MAX_GROUP_RECORDS,
-    seen: state.keys.seen, confirmSeen: (hwids) => state.keys.confirm(hwids),
+    api: source.api,
+    pageSize: source.pageSize,
+    prefetch: source.prefetch,
+    signal: deps.signal,
+    maxGroupRecords: MAX_GROUP_RECORDS,
+    seen: state.keys.seen,
+    confirmSeen: (hwids) => state.keys.confirm(hwids),
     skipKeyless: !firstRead,
     ...(options.startPage ? { startPage: options.startPage } : {}),
     ...(options.expectedLastPage === undefined ? {} : { expectedLastPage: options.expectedLastPage }),
@@ -64,7 +73,10 @@ export async function readList(deps: ReadDeps, state: RunState, options: ReadOpt
     for await (const group of groups) {
       const prepared = preparePages(group.map((b) => ({ page: b.page, rawDevices: b.devices })));
       state.keys.normalized(prepared);
-      await writer.add({ group, prepared }, group.reduce((n, b) => n + b.devices.length, 0));
+      await writer.add(
+        { group, prepared },
+        group.reduce((n, b) => n + b.devices.length, 0),
+      );
       if (options.lookingFor) {
         for (const d of prepared.stored) options.lookingFor.delete(d.device.hwid);
         if (options.lookingFor.size === 0) break;
@@ -108,6 +120,9 @@ async function writeGroups(ctx: WriteContext, items: { group: PageBatch[]; prepa
   state.counters.devicesChanged += outcome.changed;
   state.counters.recordsRejected += outcome.rejected;
   ctx.progress.page(lastPage, state.counters.devicesSeen, {
-    pages: batches.length, duplicates: batches.reduce((n, b) => n + b.duplicates, 0), rejected: outcome.rejected, recheck: !ctx.firstRead,
+    pages: batches.length,
+    duplicates: batches.reduce((n, b) => n + b.duplicates, 0),
+    rejected: outcome.rejected,
+    recheck: !ctx.firstRead,
   });
 }

@@ -15,10 +15,16 @@ export function evaluateRemovalGuard(input: GuardInput): GuardDecision {
   const { presentBefore, seen, missing, guardPercent } = input;
   if (missing === 0 || presentBefore === 0) return { allowed: true };
   if (seen * 100 < guardPercent * presentBefore) {
-    return { allowed: false, reason: `removal guard: the run saw ${seen} devices, fewer than ${guardPercent}% of the ${presentBefore} present; no device marked removed` };
+    return {
+      allowed: false,
+      reason: `removal guard: the run saw ${seen} devices, fewer than ${guardPercent}% of the ${presentBefore} present; no device marked removed`,
+    };
   }
   if (missing * 100 > (100 - guardPercent) * presentBefore) {
-    return { allowed: false, reason: `removal guard: ${missing} of ${presentBefore} present devices are missing, more than ${100 - guardPercent}%; no device marked removed` };
+    return {
+      allowed: false,
+      reason: `removal guard: ${missing} of ${presentBefore} present devices are missing, more than ${100 - guardPercent}%; no device marked removed`,
+    };
   }
   return { allowed: true };
 }

@@ -29,7 +29,7 @@ export function createRunKeys(storedInSync: (hwids: string[]) => Promise<string[
     async confirm(hwids) {
       // Taken before the query: a group that commits while the query runs is caught by one or the other.
       const known = hwids.filter((h) => unwritten.has(h));
-      return new Set([...known, ...await storedInSync(hwids)]);
+      return new Set([...known, ...(await storedInSync(hwids))]);
     },
     normalized(prepared) {
       for (const d of prepared.stored) unwritten.add(d.device.hwid);
@@ -62,7 +62,15 @@ export interface RunState {
 
 export function emptyCounters(): RunCounters {
   return {
-    pages: 0, requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0, devicesSeen: 0, devicesAdded: 0,
-    devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0,
+    pages: 0,
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+    rateLimitWaitMs: 0,
+    devicesSeen: 0,
+    devicesAdded: 0,
+    devicesChanged: 0,
+    devicesRemoved: 0,
+    recordsRejected: 0,
   };
 }

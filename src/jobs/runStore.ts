@@ -1,11 +1,27 @@
-import { analyzeDevices, countPresentDevices, markMissingDevices, selectMissingDevices, type MissingDevice, type RemovalRule } from '../db/devicesStore.ts';
+import {
+  analyzeDevices,
+  countPresentDevices,
+  markMissingDevices,
+  selectMissingDevices,
+  type MissingDevice,
+  type RemovalRule,
+} from '../db/devicesStore.ts';
 import { tryAcquireRunLock, type HeldLock } from '../db/locks.ts';
 import type { Database } from '../db/openDatabase.ts';
 import { ensureSnapshotPartitions } from '../db/partitions.ts';
 import { selectHwidsOfRuns, selectHwidsStoredInRun } from '../db/runDevices.ts';
 import {
-  finishRun, insertRun, markAbandonedRuns, selectLastRequestTimes, selectLastSucceededRun, selectResumePoint, updateRunRequests,
-  type ResumePoint, type RunCounters, type RunEnd, type RunRow,
+  finishRun,
+  insertRun,
+  markAbandonedRuns,
+  selectLastRequestTimes,
+  selectLastSucceededRun,
+  selectResumePoint,
+  updateRunRequests,
+  type ResumePoint,
+  type RunCounters,
+  type RunEnd,
+  type RunRow,
 } from '../db/runs.ts';
 import { recordRunHistory, type RunHistory } from '../db/historyStore.ts';
 import { insertRunSnapshots, upsertComplianceDaily } from '../db/snapshotsStore.ts';
@@ -97,8 +113,10 @@ export function createRunStore(database: Database): RunStore {
         }
         const end = run.end(done);
         // If the lock connection died and another process took over, this run's results must not land.
-        if (!await finishRun(tx, run.runId, end)) {
-          throw new LockLostError(`run ${run.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`);
+        if (!(await finishRun(tx, run.runId, end))) {
+          throw new LockLostError(
+            `run ${run.runId} is no longer running (marked abandoned by another process); its removals and snapshot were discarded`,
+          );
         }
       });
     },

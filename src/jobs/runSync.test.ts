@@ -43,7 +43,9 @@ function fakes(options: { devices: number; failPage?: number; resume?: ResumePoi
   };
   const pages: number[] = [];
   const source: Source = {
-    pageSize: 10, prefetch: 3, stats: createRequestStats(),
+    pageSize: 10,
+    prefetch: 3,
+    stats: createRequestStats(),
     limiter: createRateLimiter({ limit: 1000, windowMs: 1000, clock: systemClock }),
     api: {
       fetchAccount: async () => ({ devicesUsed: options.devices }),
@@ -57,10 +59,15 @@ function fakes(options: { devices: number; failPage?: number; resume?: ResumePoi
       },
     },
   };
-  const sync = () => runSync({
-    store, source, clock: systemClock, logger: createSilentLogger(), trigger: 'test',
-    settings: { removalGuardPercent: 50, removalConfirm: 'lookup', timezone: 'UTC', resumeWithinMs: 3_600_000 },
-  });
+  const sync = () =>
+    runSync({
+      store,
+      source,
+      clock: systemClock,
+      logger: createSilentLogger(),
+      trigger: 'test',
+      settings: { removalGuardPercent: 50, removalConfirm: 'lookup', timezone: 'UTC', resumeWithinMs: 3_600_000 },
+    });
   return { sync, stored, written, ends, pages, journal, completed: () => completed };
 }
 
@@ -77,8 +84,22 @@ describe('runSync over fakes', () => {
 
   it('a resumed run reads from the resume page, counts what the earlier attempt stored, and completes over both attempts', async () => {
     const resume: ResumePoint = {
-      runId: 5, attempts: [5], page: 6, endPage: null,
-      counters: { pages: 5, requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0, devicesSeen: 50, devicesAdded: 50, devicesChanged: 0, devicesRemoved: 0, recordsRejected: 0 },
+      runId: 5,
+      attempts: [5],
+      page: 6,
+      endPage: null,
+      counters: {
+        pages: 5,
+        requests: 0,
+        retries: 0,
+        rateLimited: 0,
+        rateLimitWaitMs: 0,
+        devicesSeen: 50,
+        devicesAdded: 50,
+        devicesChanged: 0,
+        devicesRemoved: 0,
+        recordsRejected: 0,
+      },
     };
     const f = fakes({ devices: 100, resume });
     for (let i = 0; i < 50; i++) f.stored.set(`H${i}`, 5);

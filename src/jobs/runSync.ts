@@ -97,9 +97,18 @@ export async function runSync(deps: SyncDeps): Promise<RunSummary> {
     });
     if (outcome.status === 'succeeded') await deps.afterSucceeded?.();
     return {
-      runId, trigger: deps.trigger, status: outcome.status, startedAt, finishedAt: outcome.finishedAt, counters: { ...state.counters }, notes: notesOf(state),
-      errorCode: 'errorCode' in outcome ? outcome.errorCode : null, error: 'error' in outcome ? outcome.error : null, abandonedRuns,
-      resumed: resume ? { runId: resume.runId, page: resume.page } : null, rateLimitWaitMs: state.counters.rateLimitWaitMs,
+      runId,
+      trigger: deps.trigger,
+      status: outcome.status,
+      startedAt,
+      finishedAt: outcome.finishedAt,
+      counters: { ...state.counters },
+      notes: notesOf(state),
+      errorCode: 'errorCode' in outcome ? outcome.errorCode : null,
+      error: 'error' in outcome ? outcome.error : null,
+      abandonedRuns,
+      resumed: resume ? { runId: resume.runId, page: resume.page } : null,
+      rateLimitWaitMs: state.counters.rateLimitWaitMs,
     };
   } finally {
     deps.source.limiter.setJournal(undefined);
@@ -113,11 +122,24 @@ interface RunContext extends Omit<SyncDeps, 'signal'>, ReadDeps {
 }
 
 /** A fresh run's state, or one that carries on an interrupted run's pages, devices and figures. */
-async function startState(store: RunStore, runId: number, startedAt: Date, resume: ResumePoint | undefined, lockLost: AbortSignal): Promise<RunState> {
+async function startState(
+  store: RunStore,
+  runId: number,
+  startedAt: Date,
+  resume: ResumePoint | undefined,
+  lockLost: AbortSignal,
+): Promise<RunState> {
   const attempts = [...(resume?.attempts ?? []), runId];
   const state: RunState = {
-    runId, attempts, startedAt, counters: resume ? { ...resume.counters } : emptyCounters(), notes: [], lockLost,
-    keys: createRunKeys((hwids) => store.storedIn(attempts, hwids)), endPage: resume?.endPage ?? undefined, nextPage: resume?.page ?? 1,
+    runId,
+    attempts,
+    startedAt,
+    counters: resume ? { ...resume.counters } : emptyCounters(),
+    notes: [],
+    lockLost,
+    keys: createRunKeys((hwids) => store.storedIn(attempts, hwids)),
+    endPage: resume?.endPage ?? undefined,
+    nextPage: resume?.page ?? 1,
   };
   if (resume) {
     state.keys.preload(await store.storedBy(resume.attempts));
@@ -130,8 +152,12 @@ async function executeRun(run: RunContext, state: RunState): Promise<{ status: '
   const previous = await run.store.lastSucceeded();
   const presentBefore = await run.store.countPresent();
   run.logger.info('sync started', { trigger: run.trigger, expectedDevices: previous?.devicesSeen ?? null, presentDevices: presentBefore });
-  const expected = previous?.devicesSeen ?? await estimateDevices(run);
-  const expectedLastPage = previous?.endPage ? previous.endPage - 1 : expected === null ? undefined : Math.ceil(expected / run.source.pageSize);
+  const expected = previous?.devicesSeen ?? (await estimateDevices(run));
+  const expectedLastPage = previous?.endPage
+    ? previous.endPage - 1
+    : expected === null
+      ? undefined
+      : Math.ceil(expected / run.source.pageSize);
   const startPage = state.nextPage;
   await readList(run, state, { expected, expectedLastPage, startPage });
   if (run.resume && run.resume.endPage === null && state.endPage === startPage) {
@@ -148,8 +174,12 @@ async function executeRun(run: RunContext, state: RunState): Promise<{ status: '
   state.lockLost.throwIfAborted();
   const status = decision.trusted ? 'succeeded' : 'incomplete';
   await run.store.complete({
-    runId: state.runId, attempts: state.attempts, finishedAt, timezone: run.settings.timezone,
-    trusted: decision.trusted, rule: decision.trusted ? decision.rule : undefined,
+    runId: state.runId,
+    attempts: state.attempts,
+    finishedAt,
+    timezone: run.settings.timezone,
+    trusted: decision.trusted,
+    rule: decision.trusted ? decision.rule : undefined,
     end: (done) => {
       // The change log's figures: they count what runs that did not succeed changed, too.
       state.counters.devicesRemoved = done.history?.removed ?? done.removed;
@@ -188,21 +218,32 @@ async function estimateDevices(run: RunContext): Promise<number | null> {
 }
 
 function archivedNote(hwids: string[]): string {
-  const shown = hwids.slice(0, 10).map((hwid) => printableText(hwid, 64)).join(', ');
+  const shown = hwids
+    .slice(0, 10)
+    .map((hwid) => printableText(hwid, 64))
+    .join(', ');
   return `${hwids.length} devices removed as archived (Device Details still finds them, but the list has not shown them in ${ARCHIVE_AT_MISSES} complete runs): ${shown}${hwids.length > 10 ? ', …' : ''}`;
 }
 
 /** Confirms the devices the read missed (REMOVAL_CONFIRM), within the removal guard. */
 async function decideRemovals(run: RunContext, state: RunState, presentBefore: number): Promise<RemovalDecision> {
-  const decision = await confirmRemovals({
-    selectMissing: () => run.store.missing(state.attempts),
-    reread: (lookingFor) => readList(run, state, { expected: null, lookingFor }),
-    lookup: (hwid, signal) => run.source.api.fetchDeviceDetails(hwid, signal),
-  }, {
-    mode: run.settings.removalConfirm, guardPercent: run.settings.removalGuardPercent, presentBefore,
-    seen: () => state.counters.devicesSeen, listCost: state.endPage ?? state.counters.pages + 1,
-    concurrency: run.source.prefetch, logger: run.logger, signal: run.signal,
-  });
+  const decision = await confirmRemovals(
+    {
+      selectMissing: () => run.store.missing(state.attempts),
+      reread: (lookingFor) => readList(run, state, { expected: null, lookingFor }),
+      lookup: (hwid, signal) => run.source.api.fetchDeviceDetails(hwid, signal),
+    },
+    {
+      mode: run.settings.removalConfirm,
+      guardPercent: run.settings.removalGuardPercent,
+      presentBefore,
+      seen: () => state.counters.devicesSeen,
+      listCost: state.endPage ?? state.counters.pages + 1,
+      concurrency: run.source.prefetch,
+      logger: run.logger,
+      signal: run.signal,
+    },
+  );
   state.notes.push(...decision.notes);
   return decision;
 }
@@ -214,18 +255,28 @@ async function decideRemovals(run: RunContext, state: RunState, presentBefore: n
  */
 async function recordFailure(run: RunContext, state: RunState, err: unknown, stop: AbortSignal | undefined) {
   const cancelled = stop?.aborted === true && !state.lockLost.aborted;
-  const status = cancelled ? 'cancelled' as const : 'failed' as const;
+  const status = cancelled ? ('cancelled' as const) : ('failed' as const);
   const code = cancelled ? 'CANCELLED' : errorCode(err);
   const message = cancelled ? 'stopped by signal once the pages received were stored' : printableText(redactText(errorMessage(err)), 2000);
   const finishedAt = new Date(run.clock.now());
-  const end = { status, finishedAt, counters: state.counters, errorCode: code, error: message, notes: notesOf(state), endPage: state.endPage ?? null };
+  const end = {
+    status,
+    finishedAt,
+    counters: state.counters,
+    errorCode: code,
+    error: message,
+    notes: notesOf(state),
+    endPage: state.endPage ?? null,
+  };
   for (let attempt = 1; ; attempt++) {
     try {
       await run.store.finish(state.runId, end);
       break;
     } catch (recordErr) {
       if (attempt >= 3) {
-        run.logger.error('could not record the run as failed; the next run will mark it abandoned', { error: redactText(errorMessage(recordErr)) });
+        run.logger.error('could not record the run as failed; the next run will mark it abandoned', {
+          error: redactText(errorMessage(recordErr)),
+        });
         break;
       }
       await run.clock.sleep(1000 * attempt);

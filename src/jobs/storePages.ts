@@ -51,7 +51,11 @@ function prepared(pages: number, stored: NormalizedDevice[], rejected: PreparedP
 /** Several prepared groups as one (hwids are unique across them: the pager's de-duplication). */
 export function mergePrepared(groups: PreparedPages[]): PreparedPages {
   if (groups.length === 1) return groups[0]!;
-  return prepared(groups.reduce((n, g) => n + g.pages, 0), groups.flatMap((g) => g.stored), groups.flatMap((g) => g.rejected));
+  return prepared(
+    groups.reduce((n, g) => n + g.pages, 0),
+    groups.flatMap((g) => g.stored),
+    groups.flatMap((g) => g.rejected),
+  );
 }
 
 /**

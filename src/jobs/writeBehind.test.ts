@@ -7,10 +7,11 @@ const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 function controlledWriter() {
   const batches: number[][] = [];
   const finishers: ((error?: Error) => void)[] = [];
-  const write = (items: number[]) => new Promise<void>((resolve, reject) => {
-    batches.push(items);
-    finishers.push((error) => (error ? reject(error) : resolve()));
-  });
+  const write = (items: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      batches.push(items);
+      finishers.push((error) => (error ? reject(error) : resolve()));
+    });
   const finishNext = async (error?: Error) => {
     finishers.shift()!(error);
     await tick();
@@ -42,7 +43,9 @@ describe('write-behind', () => {
     await writer.add(2, 10);
     await writer.add(3, 10);
     let added = false;
-    const fourth = writer.add(4, 10).then(() => { added = true; });
+    const fourth = writer.add(4, 10).then(() => {
+      added = true;
+    });
     await tick(5);
     expect(added).toBe(false);
     await w.finishNext();
@@ -69,7 +72,9 @@ describe('write-behind', () => {
     await writer.add(1, 10);
     await writer.add(2, 10);
     let done = false;
-    const abandoned = writer.abandon().then(() => { done = true; });
+    const abandoned = writer.abandon().then(() => {
+      done = true;
+    });
     await tick(5);
     expect(done).toBe(false);
     await w.finishNext();

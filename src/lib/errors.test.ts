@@ -12,11 +12,16 @@ function socketError(code: string, message: string, syscall = 'connect'): Error 
 }
 
 const bigParams = Array.from({ length: 2_000 }, (_, i) => `secret-row-${i}-${'x'.repeat(100)}`);
-const wrapped = (cause: unknown) => new DrizzleQueryError('insert into "devices" ("hwid", "raw") values ($1, $2) on conflict do nothing', bigParams, cause as Error);
+const wrapped = (cause: unknown) =>
+  new DrizzleQueryError('insert into "devices" ("hwid", "raw") values ($1, $2) on conflict do nothing', bigParams, cause as Error);
 
-describe('database errors keep PostgreSQL\'s words and drop the statement', () => {
+describe("database errors keep PostgreSQL's words and drop the statement", () => {
   it('a failed statement: its message and SQLSTATE, not the SQL, parameters or detail', () => {
-    const err = wrapped(serverError('23505', 'duplicate key value violates unique constraint "devices_pkey"', 'ERROR', { detail: 'Key (hwid)=(secret-row-1) already exists.' }));
+    const err = wrapped(
+      serverError('23505', 'duplicate key value violates unique constraint "devices_pkey"', 'ERROR', {
+        detail: 'Key (hwid)=(secret-row-1) already exists.',
+      }),
+    );
     expect(err.message.length).toBeGreaterThan(200_000);
     expect(errorCode(err)).toBe('DB_QUERY_FAILED');
     expect(errorMessage(err)).toBe('duplicate key value violates unique constraint "devices_pkey" (SQLSTATE 23505)');
@@ -27,7 +32,9 @@ describe('database errors keep PostgreSQL\'s words and drop the statement', () =
 
   it('a statement timeout, told apart from a cancel by request', () => {
     expect(errorCode(wrapped(serverError('57014', 'canceling statement due to statement timeout')))).toBe('DB_STATEMENT_TIMEOUT');
-    expect(errorMessage(wrapped(serverError('57014', 'canceling statement due to statement timeout')))).toBe('canceling statement due to statement timeout (SQLSTATE 57014)');
+    expect(errorMessage(wrapped(serverError('57014', 'canceling statement due to statement timeout')))).toBe(
+      'canceling statement due to statement timeout (SQLSTATE 57014)',
+    );
     expect(errorCode(wrapped(serverError('57014', 'canceling statement due to user request')))).toBe('DB_QUERY_FAILED');
   });
 
@@ -42,24 +49,28 @@ describe('database errors keep PostgreSQL\'s words and drop the statement', () =
     expect(errorMessage(err)).toBe(`${message} (SQLSTATE ${sqlstate})`);
   });
 
-  it.each([
-    ['Connection terminated unexpectedly'],
-    ['Client has encountered a connection error and is not queryable'],
-  ])('pg\'s own "%s" is DB_CONNECTION_LOST', (message) => {
-    expect(errorCode(wrapped(new Error(message)))).toBe('DB_CONNECTION_LOST');
-    expect(errorCode(new Error(message))).toBe('DB_CONNECTION_LOST');
-  });
+  it.each([['Connection terminated unexpectedly'], ['Client has encountered a connection error and is not queryable']])(
+    'pg\'s own "%s" is DB_CONNECTION_LOST',
+    (message) => {
+      expect(errorCode(wrapped(new Error(message)))).toBe('DB_CONNECTION_LOST');
+      expect(errorCode(new Error(message))).toBe('DB_CONNECTION_LOST');
+    },
+  );
 
   it('a reset socket is DB_CONNECTION_LOST; a refused or silent one DB_UNREACHABLE', () => {
     expect(errorCode(wrapped(socketError('ECONNRESET', 'read ECONNRESET', 'read')))).toBe('DB_CONNECTION_LOST');
     expect(errorCode(socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'))).toBe('DB_UNREACHABLE');
-    expect(errorMessage(socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'))).toBe('cannot connect to the database: connect ECONNREFUSED 127.0.0.1:5432');
+    expect(errorMessage(socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'))).toBe(
+      'cannot connect to the database: connect ECONNREFUSED 127.0.0.1:5432',
+    );
     expect(errorCode(new Error('timeout exceeded when trying to connect'))).toBe('DB_UNREACHABLE');
     expect(errorCode(serverError('57P03', 'the database system is starting up', 'FATAL'))).toBe('DB_UNREACHABLE');
   });
 
-  it('Node 20\'s AggregateError for a host name with several addresses (empty message)', () => {
-    const err = Object.assign(new AggregateError([socketError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432')], ''), { code: 'ECONNREFUSED' });
+  it("Node 20's AggregateError for a host name with several addresses (empty message)", () => {
+    const err = Object.assign(new AggregateError([socketError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432')], ''), {
+      code: 'ECONNREFUSED',
+    });
     expect(errorCode(err)).toBe('DB_UNREACHABLE');
     expect(errorMessage(err)).toBe('cannot connect to the database: ECONNREFUSED');
   });
@@ -79,7 +90,7 @@ describe('other errors are unchanged', () => {
     expect(new LockLostError('gone')).toMatchObject({ code: 'LOCK_LOST', fatal: true, exitCode: 1 });
   });
 
-  it('an HTTP client\'s error code (no syscall) is not taken for a database failure', () => {
+  it("an HTTP client's error code (no syscall) is not taken for a database failure", () => {
     expect(errorCode(Object.assign(new Error('Timeout awaiting request'), { code: 'ETIMEDOUT' }))).toBe('ETIMEDOUT');
     expect(errorCode(new Error('boom'))).toBe('INTERNAL');
     expect(errorMessage('plain string')).toBe('plain string');

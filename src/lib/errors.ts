@@ -7,11 +7,7 @@ export class AppError extends Error {
   readonly fatal: boolean;
   readonly exitCode: number;
 
-  constructor(
-    code: string,
-    message: string,
-    options: { cause?: unknown; fatal?: boolean; exitCode?: number } = {},
-  ) {
+  constructor(code: string, message: string, options: { cause?: unknown; fatal?: boolean; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -102,7 +98,8 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EH
 const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 // pg's own messages, which carry no code.
 const UNREACHABLE_TEXT = /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|timeout expired)$/;
-const LOST_TEXT = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+const LOST_TEXT =
+  /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
 /** The first error in the cause chain that PostgreSQL sent (it has a SQLSTATE and a severity). */
 function findServerError(err: unknown): ErrorFields | undefined {
@@ -115,17 +112,22 @@ function findServerError(err: unknown): ErrorFields | undefined {
 function isDrizzleQueryError(err: unknown): err is Error & { cause?: unknown } {
   // By shape, not instanceof: this module imports no database library, and drizzle-orm may be loaded twice.
   const e = err as { query?: unknown; params?: unknown; message?: unknown } | null;
-  return !!e && typeof e.query === 'string' && Array.isArray(e.params) && typeof e.message === 'string' && e.message.startsWith('Failed query:');
+  return (
+    !!e && typeof e.query === 'string' && Array.isArray(e.params) && typeof e.message === 'string' && e.message.startsWith('Failed query:')
+  );
 }
 
 function classifyServerError(e: ErrorFields): DatabaseError {
   const sqlstate = e.code as string;
   const message = `${String(e.message)} (SQLSTATE ${sqlstate})`;
   const code: DatabaseErrorCode =
-    sqlstate === '57014' && /statement timeout/i.test(String(e.message)) ? 'DB_STATEMENT_TIMEOUT'
-    : sqlstate === '57P03' || sqlstate === '08001' || sqlstate === '08004' ? 'DB_UNREACHABLE'
-    : sqlstate.startsWith('08') || sqlstate.startsWith('57P') || sqlstate === '25P03' ? 'DB_CONNECTION_LOST'
-    : 'DB_QUERY_FAILED';
+    sqlstate === '57014' && /statement timeout/i.test(String(e.message))
+      ? 'DB_STATEMENT_TIMEOUT'
+      : sqlstate === '57P03' || sqlstate === '08001' || sqlstate === '08004'
+        ? 'DB_UNREACHABLE'
+        : sqlstate.startsWith('08') || sqlstate.startsWith('57P') || sqlstate === '25P03'
+          ? 'DB_CONNECTION_LOST'
+          : 'DB_QUERY_FAILED';
   return new DatabaseError(code, message, { sqlstate, cause: e });
 }
 

@@ -39,9 +39,7 @@ export function redactValue(value: unknown, seen = new WeakSet<object>()): unkno
     if (seen.has(value)) return '[Circular]';
     seen.add(value);
     if (Array.isArray(value)) return value.map((v) => redactValue(v, seen));
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : redactValue(v, seen)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : redactValue(v, seen)]));
   }
   return value;
 }

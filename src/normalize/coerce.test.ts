@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isStorableString, MAX_JSON_DEPTH, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt, toStorableString,
-  toText, toTimestamp,
+  isStorableString,
+  MAX_JSON_DEPTH,
+  sanitizeJson,
+  toBool,
+  toInt,
+  toIPv4,
+  toIPv6,
+  toMac,
+  toSmallInt,
+  toStorableString,
+  toText,
+  toTimestamp,
 } from './coerce.ts';
 
 describe('toStorableString', () => {
@@ -90,9 +100,24 @@ describe('toInt and toSmallInt', () => {
 
 describe('toBool', () => {
   it.each([
-    [1, true], [0, false], ['1', true], ['0', false], [' 1 ', true],
-    [true, true], [false, false], ['TRUE', true], ['False', false], ['yes', true], ['NO', false],
-    [2, null], [-1, null], ['', null], ['maybe', null], [null, null], ['1.0', null], [{}, null],
+    [1, true],
+    [0, false],
+    ['1', true],
+    ['0', false],
+    [' 1 ', true],
+    [true, true],
+    [false, false],
+    ['TRUE', true],
+    ['False', false],
+    ['yes', true],
+    ['NO', false],
+    [2, null],
+    [-1, null],
+    ['', null],
+    ['maybe', null],
+    [null, null],
+    ['1.0', null],
+    [{}, null],
   ])('%j → %j', (input, expected) => {
     expect(toBool(input)).toBe(expected);
   });
@@ -123,10 +148,26 @@ describe('toTimestamp', () => {
   });
 
   it.each([
-    'yesterday', '', '2013-13-01T00:00:00Z', '2013-02-30T00:00:00Z', '2023-02-29T00:00:00Z',
-    '2013-12-04T24:00:00Z', '2013-12-04T08:00:60Z', '2013-12-04T08:00:00+25:00', '0095-01-01T00:00:00Z',
-    '1989-12-31T23:59:59Z', '2201-01-01T00:00:00Z', 'Wed, 04 Foo 2013 08:00:00 GMT', 0, -1, 1e300,
-    Number.NaN, null, true, {}, ['2013-12-04T08:00:00Z'],
+    'yesterday',
+    '',
+    '2013-13-01T00:00:00Z',
+    '2013-02-30T00:00:00Z',
+    '2023-02-29T00:00:00Z',
+    '2013-12-04T24:00:00Z',
+    '2013-12-04T08:00:60Z',
+    '2013-12-04T08:00:00+25:00',
+    '0095-01-01T00:00:00Z',
+    '1989-12-31T23:59:59Z',
+    '2201-01-01T00:00:00Z',
+    'Wed, 04 Foo 2013 08:00:00 GMT',
+    0,
+    -1,
+    1e300,
+    Number.NaN,
+    null,
+    true,
+    {},
+    ['2013-12-04T08:00:00Z'],
   ])('%j → null', (input) => {
     expect(toTimestamp(input)).toBeNull();
   });

@@ -95,8 +95,7 @@ export function toBool(value: unknown): boolean | null {
 
 const MIN_YEAR = 1990;
 const MAX_YEAR = 2200;
-const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
 const RFC_1123 =
   /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(\d{1,2})[\s-]+([a-z]{3})[\s-]+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s*(GMT|UTC|UT|Z|[+-]\d{4})?$/i;
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -219,11 +218,16 @@ export function toStorableJson(value: unknown): unknown {
 /** Whether sanitizeJson would return a value with the same JSON text (and no -0, which it makes 0). */
 function isStorableJson(value: unknown, depth: number): boolean {
   switch (typeof value) {
-    case 'string': return isStorableString(value);
-    case 'number': return Number.isFinite(value) && !Object.is(value, -0);
-    case 'boolean': return true;
-    case 'object': break;
-    default: return false;
+    case 'string':
+      return isStorableString(value);
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
   }
   if (value === null) return true;
   if (depth >= MAX_JSON_DEPTH) return false;
@@ -257,7 +261,10 @@ export function sanitizeJson(value: unknown, depth = 0): unknown {
     if (item === undefined || typeof item === 'function') continue; // as JSON.stringify does
     // defineProperty: a plain assignment of "__proto__" would change the copy's prototype.
     Object.defineProperty(out, toStorableString(key), {
-      value: sanitizeJson(item, depth + 1), enumerable: true, writable: true, configurable: true,
+      value: sanitizeJson(item, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
     });
   }
   return out;

@@ -10,26 +10,32 @@ import { createFleet } from '../simulator/fleet.ts';
 import { isPlainObject, sanitizeJson, toStorableJson } from './coerce.ts';
 import { normalizeDevice } from './normalizeDevice.ts';
 
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as unknown[];
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as unknown[];
 
 /** The hash as first released: a filtered copy of the device, then generic canonical JSON. */
 function referenceCanonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(referenceCanonical).join(',')}]`;
   if (isPlainObject(value)) {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${referenceCanonical(value[key])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${referenceCanonical(value[key])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
 
 function referenceHash(device: Record<string, unknown>, os: unknown, adapters: unknown): string {
   const typed = Object.fromEntries(Object.entries(device).filter(([key]) => !['lastSeen', 'raw', 'contentHash'].includes(key)));
-  return createHash('sha256').update(referenceCanonical({ device: typed, os, adapters })).digest('hex');
+  return createHash('sha256')
+    .update(referenceCanonical({ device: typed, os, adapters }))
+    .digest('hex');
 }
 
 const records = [
   ...createFleet({ seed: 11, devices: 1500, mobileShare: 0.3 }).list('asc'),
-  ...fixture('vendor-example-page.json'), ...fixture('vendor-mobile-page.json'), ...fixture('hostile-page.json'),
+  ...fixture('vendor-example-page.json'),
+  ...fixture('vendor-mobile-page.json'),
+  ...fixture('hostile-page.json'),
 ];
 
 describe('content hash', () => {
@@ -59,15 +65,26 @@ describe('toStorableJson', () => {
   });
 
   it('returns a record holding emoji itself: a valid surrogate pair needs no copy (found by a property test)', () => {
-    for (const record of [{ '\u{10000}': null, hwid: '!' }, { hwid: 'dev-1', hostname: "Thang's \u{1F4F1}", tags: ['\u{1F600}'] }]) {
+    for (const record of [
+      { '\u{10000}': null, hwid: '!' },
+      { hwid: 'dev-1', hostname: "Thang's \u{1F4F1}", tags: ['\u{1F600}'] },
+    ]) {
       expect(toStorableJson(record)).toBe(record);
     }
   });
 
   it('copies whatever jsonb would refuse or JSON.stringify would change', () => {
     const dirty: unknown[] = [
-      { a: 'nul\u0000' }, { 'k\u0000': 1 }, { a: ['\ud800'] }, { a: Number.NaN }, { a: -0 }, { a: undefined },
-      { a: () => 1 }, { a: new Date(0) }, [undefined], JSON.parse('['.repeat(200) + ']'.repeat(200)),
+      { a: 'nul\u0000' },
+      { 'k\u0000': 1 },
+      { a: ['\ud800'] },
+      { a: Number.NaN },
+      { a: -0 },
+      { a: undefined },
+      { a: () => 1 },
+      { a: new Date(0) },
+      [undefined],
+      JSON.parse('['.repeat(200) + ']'.repeat(200)),
     ];
     for (const value of dirty) {
       const out = toStorableJson(value);

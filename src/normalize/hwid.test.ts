@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { hwidKey, MAX_HWID_LENGTH, readHwid } from './hwid.ts';
 import { normalizeDevice } from './normalizeDevice.ts';
 
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as unknown[];
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as unknown[];
 
 /** What the normalizer stores the record under, or undefined when it rejects it. */
 function storedUnder(raw: unknown): string | undefined {
@@ -62,22 +61,41 @@ describe('hwidKey', () => {
 
   it('agrees with the normalizer where the pager key used to differ (NUL, lone surrogates, length, inheritance)', () => {
     const cases: unknown[] = [
-      { hwid: 'a\u0000b' }, { hwid: '\u0000' }, { hwid: 'a\ud800' }, { hwid: ' \udfff ' },
-      { hwid: 'x'.repeat(MAX_HWID_LENGTH + 1) }, { hwid: EMOJI.repeat(MAX_HWID_LENGTH) },
-      Object.create({ hwid: 'inherited' }), Object.assign(Object.create(null), { hwid: 'null-prototype' }),
-      { hwid: Number.POSITIVE_INFINITY }, { hwid: ' 7 ' }, { hwid: 7 },
+      { hwid: 'a\u0000b' },
+      { hwid: '\u0000' },
+      { hwid: 'a\ud800' },
+      { hwid: ' \udfff ' },
+      { hwid: 'x'.repeat(MAX_HWID_LENGTH + 1) },
+      { hwid: EMOJI.repeat(MAX_HWID_LENGTH) },
+      Object.create({ hwid: 'inherited' }),
+      Object.assign(Object.create(null), { hwid: 'null-prototype' }),
+      { hwid: Number.POSITIVE_INFINITY },
+      { hwid: ' 7 ' },
+      { hwid: 7 },
     ];
     expect(cases.map(hwidKey)).toEqual([
-      undefined, undefined, undefined, undefined,
-      undefined, EMOJI.repeat(MAX_HWID_LENGTH),
-      undefined, 'null-prototype',
-      undefined, '7', '7',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      EMOJI.repeat(MAX_HWID_LENGTH),
+      undefined,
+      'null-prototype',
+      undefined,
+      '7',
+      '7',
     ]);
     for (const raw of cases) expect(hwidKey(raw)).toBe(storedUnder(raw));
   });
 
   it('never throws: a record whose hwid cannot be read has no key', () => {
-    const throwing = Object.defineProperty({}, 'hwid', { enumerable: true, get: () => { throw new Error('boom'); } });
+    const throwing = Object.defineProperty({}, 'hwid', {
+      enumerable: true,
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     const { proxy, revoke } = Proxy.revocable({ hwid: 'dev-1' }, {});
     revoke();
     for (const raw of [throwing, proxy]) {
@@ -87,22 +105,18 @@ describe('hwidKey', () => {
   });
 
   it('is the hwid the normalizer stores for every fixture record, and undefined for each it rejects', () => {
-    const records = [
-      ...fixture('vendor-example-page.json'), ...fixture('vendor-mobile-page.json'), ...fixture('hostile-page.json'),
-    ];
+    const records = [...fixture('vendor-example-page.json'), ...fixture('vendor-mobile-page.json'), ...fixture('hostile-page.json')];
     const keys = records.map(hwidKey);
     expect(keys).toEqual(records.map(storedUnder));
     expect(keys.filter((key) => key === undefined)).toHaveLength(12);
   });
 
   it('is the hwid the normalizer stores, or undefined exactly when it rejects the hwid (generated records)', () => {
-    const units = fc.constantFrom(
-      'a', 'Z', '0', '-', ' ', '\t', '\n', '\u00A0', '\uFEFF', '\u0000', '\uD800', '\uDC00', EMOJI,
-    );
+    const units = fc.constantFrom('a', 'Z', '0', '-', ' ', '\t', '\n', '\u00A0', '\uFEFF', '\u0000', '\uD800', '\uDC00', EMOJI);
     // n characters, of which the first k are emoji (two UTF-16 code units each), maybe padded.
-    const nearLimit = fc.tuple(
-      fc.constantFrom('', ' ', '\t'), fc.integer({ min: MAX_HWID_LENGTH - 3, max: MAX_HWID_LENGTH + 3 }), fc.nat(),
-    ).map(([pad, n, k]) => `${pad}${EMOJI.repeat(k % (n + 1))}${'x'.repeat(n - (k % (n + 1)))}${pad}`);
+    const nearLimit = fc
+      .tuple(fc.constantFrom('', ' ', '\t'), fc.integer({ min: MAX_HWID_LENGTH - 3, max: MAX_HWID_LENGTH + 3 }), fc.nat())
+      .map(([pad, n, k]) => `${pad}${EMOJI.repeat(k % (n + 1))}${'x'.repeat(n - (k % (n + 1)))}${pad}`);
     const hwid = fc.oneof(
       fc.string({ unit: units, maxLength: 8 }),
       // Any UTF-16 code unit, lone surrogates included (fast-check's 'binary' unit costs a second to build).
@@ -118,10 +132,13 @@ describe('hwidKey', () => {
       fc.jsonValue({ maxDepth: 3 }),
       fc.anything({ maxDepth: 2, withNullPrototype: true, withBoxedValues: true, withDate: true }),
     );
-    fc.assert(fc.property(record, (raw) => {
-      const result = normalizeDevice(raw);
-      if (!result.ok) expect(result.reason).toMatch(/hwid|not an object/);
-      expect(hwidKey(raw)).toBe(result.ok ? result.value.device.hwid : undefined);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(record, (raw) => {
+        const result = normalizeDevice(raw);
+        if (!result.ok) expect(result.reason).toMatch(/hwid|not an object/);
+        expect(hwidKey(raw)).toBe(result.ok ? result.value.device.hwid : undefined);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

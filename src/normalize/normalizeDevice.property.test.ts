@@ -126,8 +126,32 @@ function rowViolations({ device, os, adapters }: NormalizedDevice): string[] {
 // ---- Generators ----
 
 const TRICKY_UNITS = [
-  '\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u{1F600}', ' ', '\t', '\n', '\u00A0', '\uFEFF', '\u2028',
-  '\uFFFE', 'a', 'F', 'x', '0', '9', ':', '.', '-', '%', 'e', '+', 'T', 'Z',
+  '\u0000',
+  '\uD800',
+  '\uDBFF',
+  '\uDC00',
+  '\uDFFF',
+  '\u{1F600}',
+  ' ',
+  '\t',
+  '\n',
+  '\u00A0',
+  '\uFEFF',
+  '\u2028',
+  '\uFFFE',
+  'a',
+  'F',
+  'x',
+  '0',
+  '9',
+  ':',
+  '.',
+  '-',
+  '%',
+  'e',
+  '+',
+  'T',
+  'Z',
 ];
 // fast-check's own 'binary' unit would do, but takes a second to build.
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
@@ -142,144 +166,242 @@ const blank = fc.constantFrom('', ' ', '\t', ' \r\n');
 const padded = (text: fc.Arbitrary<string>) => fc.tuple(blank, text, blank).map((parts) => parts.join(''));
 
 /** In each notation toMac reads. */
-const macText = fc.tuple(fc.uint8Array({ minLength: 6, maxLength: 6 }), fc.constantFrom(':', '-', '.', ''), fc.boolean())
+const macText = fc
+  .tuple(fc.uint8Array({ minLength: 6, maxLength: 6 }), fc.constantFrom(':', '-', '.', ''), fc.boolean())
   .map(([bytes, separator, upper]) => {
     const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
     const text = separator === '.' ? hex.match(/.{4}/g)!.join('.') : hex.match(/../g)!.join(separator);
     return upper ? text.toUpperCase() : text;
   });
-const ipv6Text = fc.oneof(fc.ipV6(), fc.ipV6().map((a) => `${a.toUpperCase()}%eth0`));
+const ipv6Text = fc.oneof(
+  fc.ipV6(),
+  fc.ipV6().map((a) => `${a.toUpperCase()}%eth0`),
+);
 const ipText = fc.oneof(fc.ipV4(), fc.ipV4Extended(), ipv6Text);
-const timeValue = fc.tuple(
-  fc.date({ min: new Date('1985-01-01T00:00:00Z'), max: new Date('2205-01-01T00:00:00Z'), noInvalidDate: true }),
-  fc.nat({ max: 5 }),
-).map(([date, form]) => [
-  date.toISOString(), date.toUTCString(), date.toISOString().replace('Z', '+05:30'), date.toISOString().slice(0, 19),
-  date.getTime(), String(date.getTime() / 1000),
-][form]);
+const timeValue = fc
+  .tuple(fc.date({ min: new Date('1985-01-01T00:00:00Z'), max: new Date('2205-01-01T00:00:00Z'), noInvalidDate: true }), fc.nat({ max: 5 }))
+  .map(
+    ([date, form]) =>
+      [
+        date.toISOString(),
+        date.toUTCString(),
+        date.toISOString().replace('Z', '+05:30'),
+        date.toISOString().slice(0, 19),
+        date.getTime(),
+        String(date.getTime() / 1000),
+      ][form],
+  );
 const numericText = fc.oneof(
   fc.integer().map(String),
   fc.constantFrom('3.0', ' 2 ', '-0', '+7', '1e3', '0x10', '32768', '-32769', '2147483648', '1'.repeat(20), '1.5'),
 );
-const readable = fc.oneof(
-  padded(macText), padded(ipText), timeValue, numericText, fc.constantFrom('yes', 'No', 'TRUE', '1', '0', ' 1 '),
-);
+const readable = fc.oneof(padded(macText), padded(ipText), timeValue, numericText, fc.constantFrom('yes', 'No', 'TRUE', '1', '0', ' 1 '));
 const hugeNumber = fc.oneof(
-  fc.double(), fc.integer(), fc.maxSafeInteger(),
+  fc.double(),
+  fc.integer(),
+  fc.maxSafeInteger(),
   fc.constantFrom(
-    32_767, 32_768, -32_768, -32_769, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 1e11, 1e11 - 1, 1e21, -1e21,
-    Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER + 2, -0, Number.NaN,
-    Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
+    32_767,
+    32_768,
+    -32_768,
+    -32_769,
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    1e11,
+    1e11 - 1,
+    1e21,
+    -1e21,
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    Number.MAX_SAFE_INTEGER + 2,
+    -0,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
   ),
 );
 const scalar = fc.oneof(hostileString, readable, hugeNumber, fc.boolean(), fc.constant(null));
 /** Nested around the depth guard (MAX_JSON_DEPTH), in arrays or in objects. */
-const deepGarbage = fc.tuple(fc.integer({ min: MAX_JSON_DEPTH - 5, max: MAX_JSON_DEPTH + 40 }), scalar, fc.boolean())
+const deepGarbage = fc
+  .tuple(fc.integer({ min: MAX_JSON_DEPTH - 5, max: MAX_JSON_DEPTH + 40 }), scalar, fc.boolean())
   .map(([depth, leaf, inObjects]) => {
     let value: unknown = leaf;
     for (let i = 0; i < depth; i++) value = inObjects ? { nested: value } : [value];
     return value;
   });
 const jsValue = fc.anything({
-  maxDepth: 2, withNullPrototype: true, withBigInt: true, withBoxedValues: true, withDate: true, withMap: true,
-  withSet: true, withTypedArray: true, withSparseArray: true,
+  maxDepth: 2,
+  withNullPrototype: true,
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withTypedArray: true,
+  withSparseArray: true,
 });
 const jsonGarbage = fc.jsonValue({ maxDepth: 3 });
 const jsonFieldValue = fc.oneof({ weight: 6, arbitrary: scalar }, { weight: 2, arbitrary: jsonGarbage }, deepGarbage);
 const fieldValue = fc.oneof(
-  { weight: 6, arbitrary: scalar }, { weight: 2, arbitrary: jsonGarbage }, deepGarbage, jsValue, fc.constant(undefined),
+  { weight: 6, arbitrary: scalar },
+  { weight: 2, arbitrary: jsonGarbage },
+  deepGarbage,
+  jsValue,
+  fc.constant(undefined),
 );
 
 function deviceShaped(value: fc.Arbitrary<unknown>): fc.Arbitrary<Record<string, unknown>> {
   const some = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) => fc.record(model, { requiredKeys: [] });
   const or = (arbitrary: fc.Arbitrary<unknown>) => fc.oneof({ weight: 3, arbitrary }, value);
-  const adapter = or(some({
-    mac_addr: or(padded(macText)), ipv4_addr: or(padded(fc.ipV4())), ipv6_addr: or(padded(ipv6Text)),
-  }));
+  const adapter = or(
+    some({
+      mac_addr: or(padded(macText)),
+      ipv4_addr: or(padded(fc.ipV4())),
+      ipv6_addr: or(padded(ipv6Text)),
+    }),
+  );
   const usualHwid = fc.string({ unit: fc.constantFrom(...'ABCDEFGHJK0123456789-'), minLength: 1, maxLength: 24 });
   const hwid = fc.oneof(
-    { weight: 5, arbitrary: padded(usualHwid) }, hostileString, hugeNumber,
-    fc.string({ minLength: MAX_HWID_LENGTH - 2, maxLength: MAX_HWID_LENGTH + 2 }), value,
+    { weight: 5, arbitrary: padded(usualHwid) },
+    hostileString,
+    hugeNumber,
+    fc.string({ minLength: MAX_HWID_LENGTH - 2, maxLength: MAX_HWID_LENGTH + 2 }),
+    value,
   );
-  const known = fc.record({
-    hwid, hostname: value, nickname: value, agent_type: value, agent_version: value, machine_type: value,
-    country: value, active: value, status: value, critical_status: value, exempt: value, total_issue: value,
-    total_critical_issue: value, last_seen: or(timeValue), remediation_link: value, user: value,
-    user_info: or(some({ username: value, domain: value })),
-    os_info: or(some({
-      family: value, name: value, vendor: value, version: value, service_pack_version: value, architecture: value,
-      os_language: value, user_password_set: value,
-    })),
-    network_info: or(fc.array(adapter, { maxLength: 5 })),
-  }, { requiredKeys: ['hwid'] });
+  const known = fc.record(
+    {
+      hwid,
+      hostname: value,
+      nickname: value,
+      agent_type: value,
+      agent_version: value,
+      machine_type: value,
+      country: value,
+      active: value,
+      status: value,
+      critical_status: value,
+      exempt: value,
+      total_issue: value,
+      total_critical_issue: value,
+      last_seen: or(timeValue),
+      remediation_link: value,
+      user: value,
+      user_info: or(some({ username: value, domain: value })),
+      os_info: or(
+        some({
+          family: value,
+          name: value,
+          vendor: value,
+          version: value,
+          service_pack_version: value,
+          architecture: value,
+          os_language: value,
+          user_password_set: value,
+        }),
+      ),
+      network_info: or(fc.array(adapter, { maxLength: 5 })),
+    },
+    { requiredKeys: ['hwid'] },
+  );
   // Spread defines own properties, so an extra "__proto__" key stays a field, as JSON.parse makes it.
-  return fc.tuple(fc.dictionary(hostileString, value, { maxKeys: 3 }), known)
-    .map(([extra, fields]) => ({ ...extra, ...fields }));
+  return fc.tuple(fc.dictionary(hostileString, value, { maxKeys: 3 }), known).map(([extra, fields]) => ({ ...extra, ...fields }));
 }
 
 /** As the API sends it: parsed from JSON text. */
 const jsonDevice = deviceShaped(jsonFieldValue).map((record) => JSON.parse(JSON.stringify(record)) as object);
 const anyInput = fc.oneof(
-  { weight: 3, arbitrary: jsonDevice }, { weight: 3, arbitrary: deviceShaped(fieldValue) }, fc.jsonValue(), jsValue,
+  { weight: 3, arbitrary: jsonDevice },
+  { weight: 3, arbitrary: deviceShaped(fieldValue) },
+  fc.jsonValue(),
+  jsValue,
 );
 /**
  * Never JSON, but normalizeDevice promises never to throw. Each says what it is through
  * fc.toStringMethod: fast-check would otherwise read the throwing field to print a counterexample.
  */
-const labelled = <T extends object>(value: T, label: string): T =>
-  Object.defineProperty(value, fc.toStringMethod, { value: () => label });
+const labelled = <T extends object>(value: T, label: string): T => Object.defineProperty(value, fc.toStringMethod, { value: () => label });
 const throwsWhenRead = fc.oneof(
-  fc.tuple(
-    jsonDevice,
-    fc.constantFrom('hwid', 'hostname', 'status', 'os_info', 'network_info', 'unknown_field'),
-    fc.oneof(hostileString.map((message) => new Error(message)), fc.constant(Object.create(null) as unknown), jsValue),
-  ).map(([record, key, thrown]) => labelled(
-    Object.defineProperty({ ...record }, key, { enumerable: true, get: () => { throw thrown; } }),
-    `${fc.stringify(record)} whose ${key} throws ${fc.stringify(thrown)}`,
-  )),
-  fc.constant(undefined).map(() => labelled(
-    new Proxy({ hwid: 'dev-1' }, { getPrototypeOf: () => { throw new Error('no prototype'); } }),
-    'a Proxy whose prototype cannot be read',
-  )),
+  fc
+    .tuple(
+      jsonDevice,
+      fc.constantFrom('hwid', 'hostname', 'status', 'os_info', 'network_info', 'unknown_field'),
+      fc.oneof(
+        hostileString.map((message) => new Error(message)),
+        fc.constant(Object.create(null) as unknown),
+        jsValue,
+      ),
+    )
+    .map(([record, key, thrown]) =>
+      labelled(
+        Object.defineProperty({ ...record }, key, {
+          enumerable: true,
+          get: () => {
+            throw thrown;
+          },
+        }),
+        `${fc.stringify(record)} whose ${key} throws ${fc.stringify(thrown)}`,
+      ),
+    ),
+  fc.constant(undefined).map(() =>
+    labelled(
+      new Proxy(
+        { hwid: 'dev-1' },
+        {
+          getPrototypeOf: () => {
+            throw new Error('no prototype');
+          },
+        },
+      ),
+      'a Proxy whose prototype cannot be read',
+    ),
+  ),
 );
 
-const check = <Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts>) =>
-  fc.assert(property, { numRuns: NUM_RUNS });
+const check = <Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts>) => fc.assert(property, { numRuns: NUM_RUNS });
 
 // ---- Properties ----
 
 describe('normalizeDevice properties', () => {
   it('never throws, whatever it is given', () => {
-    check(fc.property(fc.oneof(anyInput, throwsWhenRead), (raw) => {
-      expect(() => normalizeDevice(raw)).not.toThrow();
-    }));
+    check(
+      fc.property(fc.oneof(anyInput, throwsWhenRead), (raw) => {
+        expect(() => normalizeDevice(raw)).not.toThrow();
+      }),
+    );
   });
 
   it('is deterministic: the same record, again or copied, gives deep-equal rows and the same content hash', () => {
-    check(fc.property(anyInput, (raw) => {
-      const first = normalizeDevice(raw);
-      const again = normalizeDevice(raw);
-      const copied = normalizeDevice(structuredClone(raw));
-      expect(again).toStrictEqual(first);
-      expect(copied).toEqual(first);
-      const hash = (result: NormalizeResult) => (result.ok ? result.value.device.contentHash : undefined);
-      expect([hash(again), hash(copied)]).toEqual([hash(first), hash(first)]);
-    }));
+    check(
+      fc.property(anyInput, (raw) => {
+        const first = normalizeDevice(raw);
+        const again = normalizeDevice(raw);
+        const copied = normalizeDevice(structuredClone(raw));
+        expect(again).toStrictEqual(first);
+        expect(copied).toEqual(first);
+        const hash = (result: NormalizeResult) => (result.ok ? result.value.device.contentHash : undefined);
+        expect([hash(again), hash(copied)]).toEqual([hash(first), hash(first)]);
+      }),
+    );
   });
 
   it('gives every accepted record rows that the tables of db/schema.ts accept', () => {
     const filled = new Set<string>();
     let accepted = 0;
-    check(fc.property(anyInput, (raw) => {
-      const result = normalizeDevice(raw);
-      if (!result.ok) return;
-      accepted++;
-      expect(rowViolations(result.value)).toEqual([]);
-      const { device, os, adapters } = result.value;
-      for (const row of [device, os ?? {}, ...adapters]) {
-        for (const [key, value] of Object.entries(row)) if (value !== null) filled.add(key);
-      }
-    }));
+    check(
+      fc.property(anyInput, (raw) => {
+        const result = normalizeDevice(raw);
+        if (!result.ok) return;
+        accepted++;
+        expect(rowViolations(result.value)).toEqual([]);
+        const { device, os, adapters } = result.value;
+        for (const row of [device, os ?? {}, ...adapters]) {
+          for (const [key, value] of Object.entries(row)) if (value !== null) filled.add(key);
+        }
+      }),
+    );
     // Otherwise the generators would only ever test rejections, or nulls.
     expect(accepted).toBeGreaterThan(NUM_RUNS / 5);
     const typed = ['status', 'totalIssue', 'active', 'lastSeen', 'hostname', 'userPasswordSet', 'macAddr', 'ipv4Addr'];
@@ -287,56 +409,70 @@ describe('normalizeDevice properties', () => {
   });
 
   it('gives every rejected record a reason and a raw that rejected_records can store', () => {
-    check(fc.property(fc.oneof(anyInput, throwsWhenRead), (raw) => {
-      const result = normalizeDevice(raw);
-      if (result.ok) return;
-      expect(result.reason.trim()).not.toBe('');
-      expect(violations(rejectedRecords, { reason: result.reason, raw: result.raw })).toEqual([]);
-    }));
+    check(
+      fc.property(fc.oneof(anyInput, throwsWhenRead), (raw) => {
+        const result = normalizeDevice(raw);
+        if (result.ok) return;
+        expect(result.reason.trim()).not.toBe('');
+        expect(violations(rejectedRecords, { reason: result.reason, raw: result.raw })).toEqual([]);
+      }),
+    );
   });
 
   it('keeps raw as received when jsonb can store it unchanged', () => {
-    check(fc.property(jsonDevice, (raw) => {
-      const result = normalizeDevice(raw);
-      if (result.ok && isStorableJsonb(raw)) expect(result.value.device.raw).toBe(raw);
-    }));
+    check(
+      fc.property(jsonDevice, (raw) => {
+        const result = normalizeDevice(raw);
+        if (result.ok && isStorableJsonb(raw)) expect(result.value.device.raw).toBe(raw);
+      }),
+    );
   });
 
   it('hashes the same whatever the key order and last_seen', () => {
     const reordered = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(reordered);
       if (typeof value !== 'object' || value === null) return value;
-      return Object.fromEntries(Object.entries(value).reverse().map(([key, item]) => [key, reordered(item)]));
+      return Object.fromEntries(
+        Object.entries(value)
+          .reverse()
+          .map(([key, item]) => [key, reordered(item)]),
+      );
     };
-    check(fc.property(jsonDevice, timeValue, (raw, lastSeen) => {
-      const result = normalizeDevice(raw);
-      const other = normalizeDevice({ ...(reordered(raw) as object), last_seen: lastSeen });
-      expect(other.ok).toBe(result.ok);
-      if (result.ok && other.ok) expect(other.value.device.contentHash).toBe(result.value.device.contentHash);
-    }));
+    check(
+      fc.property(jsonDevice, timeValue, (raw, lastSeen) => {
+        const result = normalizeDevice(raw);
+        const other = normalizeDevice({ ...(reordered(raw) as object), last_seen: lastSeen });
+        expect(other.ok).toBe(result.ok);
+        if (result.ok && other.ok) expect(other.value.device.contentHash).toBe(result.value.device.contentHash);
+      }),
+    );
   });
 
   it('keeps adapter positions within smallint however long network_info is', () => {
     // Adapters among nulls, around the last position a smallint holds (32,767).
     const last = 32_767;
-    const tooManyAdapters = fc.tuple(
-      fc.integer({ min: last - 4, max: last + 6 }),
-      fc.uniqueArray(fc.integer({ min: last - 8, max: last + 6 }), { maxLength: 4 }),
-    ).map(([length, at]) => {
-      const positions = [0, last, last + 1, ...at].filter((i) => i < length);
-      const list = Array.from({ length }, (_, i) => (positions.includes(i) ? { mac_addr: '00005e005301' } : null));
-      return labelled(list, `${length} entries, adapters at ${positions.join(', ')}`);
-    });
-    fc.assert(fc.property(tooManyAdapters, (networkInfo) => {
-      const result = normalizeDevice({ hwid: 'dev-1', network_info: networkInfo });
-      expect(result.ok && rowViolations(result.value)).toEqual([]);
-    }), { numRuns: 20 });
+    const tooManyAdapters = fc
+      .tuple(fc.integer({ min: last - 4, max: last + 6 }), fc.uniqueArray(fc.integer({ min: last - 8, max: last + 6 }), { maxLength: 4 }))
+      .map(([length, at]) => {
+        const positions = [0, last, last + 1, ...at].filter((i) => i < length);
+        const list = Array.from({ length }, (_, i) => (positions.includes(i) ? { mac_addr: '00005e005301' } : null));
+        return labelled(list, `${length} entries, adapters at ${positions.join(', ')}`);
+      });
+    fc.assert(
+      fc.property(tooManyAdapters, (networkInfo) => {
+        const result = normalizeDevice({ hwid: 'dev-1', network_info: networkInfo });
+        expect(result.ok && rowViolations(result.value)).toEqual([]);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   it('is stored under hwidKey(raw), and rejected exactly when hwidKey(raw) is undefined', () => {
-    check(fc.property(anyInput, (raw) => {
-      const result = normalizeDevice(raw);
-      expect(hwidKey(raw)).toBe(result.ok ? result.value.device.hwid : undefined);
-    }));
+    check(
+      fc.property(anyInput, (raw) => {
+        const result = normalizeDevice(raw);
+        expect(hwidKey(raw)).toBe(result.ok ? result.value.device.hwid : undefined);
+      }),
+    );
   });
 });

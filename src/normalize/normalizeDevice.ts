@@ -4,8 +4,20 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  describeType, isPlainObject, ownField, sanitizeJson, toBool, toInt, toIPv4, toIPv6, toMac, toSmallInt,
-  toStorableJson, toStorableString, toText, toTimestamp,
+  describeType,
+  isPlainObject,
+  ownField,
+  sanitizeJson,
+  toBool,
+  toInt,
+  toIPv4,
+  toIPv6,
+  toMac,
+  toSmallInt,
+  toStorableJson,
+  toStorableString,
+  toText,
+  toTimestamp,
 } from './coerce.ts';
 import { readHwid } from './hwid.ts';
 import type { DeviceOsRow, DeviceRow, NetworkAdapterRow, NormalizeResult } from './rows.ts';

@@ -55,6 +55,4 @@ export interface NormalizedDevice {
   adapters: NetworkAdapterRow[];
 }
 
-export type NormalizeResult =
-  | { ok: true; value: NormalizedDevice }
-  | { ok: false; reason: string; raw: unknown };
+export type NormalizeResult = { ok: true; value: NormalizedDevice } | { ok: false; reason: string; raw: unknown };

@@ -8,7 +8,13 @@ describe('toReport', () => {
   it('summarises the present devices with percentages of them, one decimal', () => {
     const r = toReport(sampleInput());
     expect(r.summary).toEqual({
-      devices: 40, compliant: 30, nonCompliant: 7, inProgress: 3, critical: 4, exempt: 1, active: 38,
+      devices: 40,
+      compliant: 30,
+      nonCompliant: 7,
+      inProgress: 3,
+      critical: 4,
+      exempt: 1,
+      active: 38,
       percent: { compliant: 75, nonCompliant: 17.5, inProgress: 7.5, critical: 10, exempt: 2.5, active: 95 },
     });
     expect(percent(1, 3)).toBe(33.3);
@@ -28,8 +34,17 @@ describe('toReport', () => {
     expect(r.period).toEqual({ from: '2026-03-04', to: '2026-03-10', days: 7 });
     expect(r.trend.map((p) => p.day)).toEqual(['2026-03-04', '2026-03-05', '2026-03-06', '2026-03-08', '2026-03-09', '2026-03-10']);
     expect(r.trend[0]).toEqual({
-      day: '2026-03-04', runId: 3, capturedAt: '2026-03-04T02:30:00.000Z', devices: 36, compliant: 18, nonCompliant: 12, inProgress: 6,
-      critical: 3, exempt: 1, active: 34, compliantPct: 50,
+      day: '2026-03-04',
+      runId: 3,
+      capturedAt: '2026-03-04T02:30:00.000Z',
+      devices: 36,
+      compliant: 18,
+      nonCompliant: 12,
+      inProgress: 6,
+      critical: 3,
+      exempt: 1,
+      active: 34,
+      compliantPct: 50,
     });
   });
 
@@ -56,7 +71,13 @@ describe('toReport', () => {
   it('gives each long non-compliant device its whole days since, at most N of them, marking those since the history began', () => {
     const r = toReport(sampleInput({ top: 2, historyStart: new Date('2026-02-01T02:30:00.000Z') }));
     expect(r.longestNonCompliant).toEqual([
-      { hwid: 'A1B2C3D4E5F60718293A4B5C6D7E8F90-LONGER-THAN-THE-COLUMN', hostname: 'finance-laptop-with-a-very-long-name', since: '2026-02-01T02:30:00.000Z', days: 37, sinceHistoryStart: true },
+      {
+        hwid: 'A1B2C3D4E5F60718293A4B5C6D7E8F90-LONGER-THAN-THE-COLUMN',
+        hostname: 'finance-laptop-with-a-very-long-name',
+        since: '2026-02-01T02:30:00.000Z',
+        days: 37,
+        sinceHistoryStart: true,
+      },
       { hwid: 'HW-2', hostname: expect.stringContaining('<img'), since: '2026-03-04T02:30:00.000Z', days: 6, sinceHistoryStart: false },
     ]);
   });

@@ -94,16 +94,24 @@ export function percent(part: number, total: number): number | null {
 
 function percentages(c: Counts): Percentages {
   return {
-    compliant: percent(c.compliant, c.devices), nonCompliant: percent(c.nonCompliant, c.devices),
-    inProgress: percent(c.inProgress, c.devices), critical: percent(c.critical, c.devices),
-    exempt: percent(c.exempt, c.devices), active: percent(c.active, c.devices),
+    compliant: percent(c.compliant, c.devices),
+    nonCompliant: percent(c.nonCompliant, c.devices),
+    inProgress: percent(c.inProgress, c.devices),
+    critical: percent(c.critical, c.devices),
+    exempt: percent(c.exempt, c.devices),
+    active: percent(c.active, c.devices),
   };
 }
 
 function countsOf(c: Counts): Counts {
   return {
-    devices: c.devices, compliant: c.compliant, nonCompliant: c.nonCompliant, inProgress: c.inProgress,
-    critical: c.critical, exempt: c.exempt, active: c.active,
+    devices: c.devices,
+    compliant: c.compliant,
+    nonCompliant: c.nonCompliant,
+    inProgress: c.inProgress,
+    critical: c.critical,
+    exempt: c.exempt,
+    active: c.active,
   };
 }
 
@@ -129,7 +137,13 @@ export function toReport(input: ReportInput): Report {
   const trend = input.daily
     .filter((d) => d.day >= period.from && d.day <= period.to)
     .sort((a, b) => a.day.localeCompare(b.day))
-    .map((d) => ({ day: d.day, runId: d.runId, capturedAt: d.capturedAt.toISOString(), ...countsOf(d), compliantPct: percent(d.compliant, d.devices) }));
+    .map((d) => ({
+      day: d.day,
+      runId: d.runId,
+      capturedAt: d.capturedAt.toISOString(),
+      ...countsOf(d),
+      compliantPct: percent(d.compliant, d.devices),
+    }));
   return {
     database: input.database,
     generatedAt: input.generatedAt.toISOString(),
@@ -140,7 +154,10 @@ export function toReport(input: ReportInput): Report {
     trend,
     ...osShares(input.os, input.top, input.current.devices),
     longestNonCompliant: input.longest.slice(0, input.top).map((d) => ({
-      hwid: d.hwid, hostname: d.hostname, since: d.since.toISOString(), days: wholeDaysBetween(d.since, input.generatedAt),
+      hwid: d.hwid,
+      hostname: d.hostname,
+      since: d.since.toISOString(),
+      days: wholeDaysBetween(d.since, input.generatedAt),
       sinceHistoryStart: input.historyStart != null && d.since.getTime() <= input.historyStart.getTime(),
     })),
   };

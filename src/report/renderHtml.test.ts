@@ -4,7 +4,11 @@ import { HOSTILE_HOSTNAME, sampleInput } from '../../test/helpers/reportFixture.
 import { toReport } from './model.ts';
 import { escapeHtml, renderHtml } from './renderHtml.ts';
 
-const library = { name: 'Chart.js', version: '9.9.9', source: 'window.Chart=function(){};/*"</script><b>*/\n//# sourceMappingURL=chart.umd.min.js.map\n' };
+const library = {
+  name: 'Chart.js',
+  version: '9.9.9',
+  source: 'window.Chart=function(){};/*"</script><b>*/\n//# sourceMappingURL=chart.umd.min.js.map\n',
+};
 const html = renderHtml(toReport(sampleInput()), library);
 
 /** The text of every inline <script> element, and its type attribute. */
@@ -34,7 +38,9 @@ describe('renderHtml', () => {
   it('allows only its own two scripts, by hash, and loads nothing from anywhere', () => {
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]!;
     const hashes = [...csp.matchAll(/'sha256-([^']+)'/g)].map((m) => m[1]);
-    const code = scripts(html).filter((s) => s.type === undefined).map((s) => createHash('sha256').update(s.text).digest('base64'));
+    const code = scripts(html)
+      .filter((s) => s.type === undefined)
+      .map((s) => createHash('sha256').update(s.text).digest('base64'));
     expect(hashes).toEqual(code);
     expect(csp).toContain("default-src 'none'");
     // No element with a src or href (the hostile hostname's `src=` is text, after an escaped `<`).

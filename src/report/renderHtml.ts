@@ -25,7 +25,10 @@ export function escapeHtml(value: string): string {
 
 /** JSON inside <script type="application/json">: no `<` at all, so no `</script>` can end it early. */
 function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** Library code made safe to inline: nothing that closes the element, no source map to fetch. */
@@ -51,8 +54,12 @@ function chartData(r: Report) {
     timezone: r.timezone,
     trendTitle: `Devices by compliance status and compliant %, ${r.period.from} to ${r.period.to}`,
     trend: {
-      days, devices: series((p) => p.devices), compliant: series((p) => p.compliant), nonCompliant: series((p) => p.nonCompliant),
-      inProgress: series((p) => p.inProgress), compliantPct: series((p) => p.compliantPct),
+      days,
+      devices: series((p) => p.devices),
+      compliant: series((p) => p.compliant),
+      nonCompliant: series((p) => p.nonCompliant),
+      inProgress: series((p) => p.inProgress),
+      compliantPct: series((p) => p.compliantPct),
     },
     os: { labels: os.map((o) => o.label), devices: os.map((o) => o.devices), pct: os.map((o) => o.pct), hasOther: r.osOther !== null },
   };
@@ -75,7 +82,10 @@ ${card('', 'Active (connected)', s.active, s.percent.active)}
 
 function trendTable(r: Report): string {
   if (r.trend.length === 0) return `<p class="empty">No succeeded run in the last ${r.period.days} days.</p>`;
-  const rows = r.trend.map((p) => `<tr><td>${p.day}</td><td class="num">${p.devices}</td><td class="num">${p.compliant}</td><td class="num">${p.nonCompliant}</td><td class="num">${p.inProgress}</td><td class="num">${p.critical}</td><td class="num">${pctText(p.compliantPct)}</td></tr>`);
+  const rows = r.trend.map(
+    (p) =>
+      `<tr><td>${p.day}</td><td class="num">${p.devices}</td><td class="num">${p.compliant}</td><td class="num">${p.nonCompliant}</td><td class="num">${p.inProgress}</td><td class="num">${p.critical}</td><td class="num">${pctText(p.compliantPct)}</td></tr>`,
+  );
   return `<details><summary>The figures (days with a succeeded run)</summary>
 <table id="trend-table"><thead><tr><th>Day</th><th class="num">Devices</th><th class="num">Compliant</th><th class="num">Non-compliant</th><th class="num">Still reporting</th><th class="num">Critical</th><th class="num">Compliant %</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></details>`;
@@ -83,16 +93,24 @@ function trendTable(r: Report): string {
 
 function longestTable(r: Report): string {
   if (r.longestNonCompliant.length === 0) return '<p class="empty">No device is non-compliant.</p>';
-  const rows = r.longestNonCompliant.map((d) => `<tr><td>${d.hostname === null ? '<span class="empty">(none)</span>' : escapeHtml(d.hostname)}</td>`
-    + `<td class="mono">${escapeHtml(d.hwid)}</td><td>${escapeHtml(formatTime(new Date(d.since), r.timezone))}</td><td class="num">${d.days}${d.sinceHistoryStart ? '+' : ''}</td></tr>`);
+  const rows = r.longestNonCompliant.map(
+    (d) =>
+      `<tr><td>${d.hostname === null ? '<span class="empty">(none)</span>' : escapeHtml(d.hostname)}</td>`
+      + `<td class="mono">${escapeHtml(d.hwid)}</td><td>${escapeHtml(formatTime(new Date(d.since), r.timezone))}</td><td class="num">${d.days}${d.sinceHistoryStart ? '+' : ''}</td></tr>`,
+  );
   return `<table id="longest-table"><thead><tr><th>Hostname</th><th>Hardware ID</th><th>Non-compliant since (${escapeHtml(r.timezone)})</th><th class="num">Days</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>${r.longestNonCompliant.some((d) => d.sinceHistoryStart)
-    ? '\n<p class="empty">+ non-compliant since the history began: at least that long.</p>' : ''}`;
+<tbody>${rows.join('\n')}</tbody></table>${
+    r.longestNonCompliant.some((d) => d.sinceHistoryStart)
+      ? '\n<p class="empty">+ non-compliant since the history began: at least that long.</p>'
+      : ''
+  }`;
 }
 
 function trendLabel(r: Report): string {
   const last = r.trend.at(-1);
-  const tail = last ? `; on ${last.day} ${pctText(last.compliantPct)} of ${last.devices} devices were compliant` : '; no succeeded run in the period';
+  const tail = last
+    ? `; on ${last.day} ${pctText(last.compliantPct)} of ${last.devices} devices were compliant`
+    : '; no succeeded run in the period';
   return `Compliance trend from ${r.period.from} to ${r.period.to}${tail}`;
 }
 

@@ -8,10 +8,12 @@ const plain = renderText(report, { colour: false });
 
 describe('renderText', () => {
   it('fits 80 columns, whatever the length of hostnames, hwids and OS names', () => {
-    const long = toReport(sampleInput({
-      os: [{ os: 'Microsoft Windows Server 2022 Datacenter Azure Edition', devices: 40 }],
-      longest: [{ hwid: 'F'.repeat(64), hostname: 'h'.repeat(200), since: new Date('2025-01-01T00:00:00Z') }],
-    }));
+    const long = toReport(
+      sampleInput({
+        os: [{ os: 'Microsoft Windows Server 2022 Datacenter Azure Edition', devices: 40 }],
+        longest: [{ hwid: 'F'.repeat(64), hostname: 'h'.repeat(200), since: new Date('2025-01-01T00:00:00Z') }],
+      }),
+    );
     for (const text of [plain, renderText(long, { colour: false })]) {
       const wide = text.split('\n').filter((line) => [...line].length > 80);
       expect(wide).toEqual([]);
@@ -28,7 +30,15 @@ describe('renderText', () => {
 
   it('draws one row per day of the period, and says which days had no succeeded run', () => {
     const rows = plain.split('\n').filter((line) => /^2026-03-\d\d /.test(line));
-    expect(rows.map((r) => r.slice(0, 10))).toEqual(['2026-03-04', '2026-03-05', '2026-03-06', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-10']);
+    expect(rows.map((r) => r.slice(0, 10))).toEqual([
+      '2026-03-04',
+      '2026-03-05',
+      '2026-03-06',
+      '2026-03-07',
+      '2026-03-08',
+      '2026-03-09',
+      '2026-03-10',
+    ]);
     expect(rows[3]).toBe('2026-03-07  · no succeeded run');
     // 2026-03-04: 18 compliant, 12 non-compliant, 6 still reporting of 36 → 20 + 13 + 7 cells of 40.
     expect(rows[0]).toBe(`2026-03-04  ${'█'.repeat(20)}${'▒'.repeat(13)}${'░'.repeat(7)}   50.0%       36`);
@@ -42,8 +52,19 @@ describe('renderText', () => {
     expect(rows[0]).toBe('2026-02-09  · no succeeded run through 2026-02-28 (20 days)');
     // Two days in a row keep a line each.
     expect(rows.slice(2, 4)).toEqual(['2026-03-02  · no succeeded run', '2026-03-03  · no succeeded run']);
-    expect(rows.map((r) => r.slice(0, 10))).toEqual(['2026-02-09', '2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05',
-      '2026-03-06', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-10']);
+    expect(rows.map((r) => r.slice(0, 10))).toEqual([
+      '2026-02-09',
+      '2026-03-01',
+      '2026-03-02',
+      '2026-03-03',
+      '2026-03-04',
+      '2026-03-05',
+      '2026-03-06',
+      '2026-03-07',
+      '2026-03-08',
+      '2026-03-09',
+      '2026-03-10',
+    ]);
   });
 
   it('lists the top OS names and the rest as other, and the longest non-compliant devices', () => {
@@ -59,7 +80,10 @@ describe('renderText', () => {
     const coloured = renderText(report, { colour: true });
     expect(coloured).toContain('\x1b[32m');
     // The hostile hostname's ESC and right-to-left override are replaced even with colour on.
-    const hostile = renderText(toReport(sampleInput({ longest: [{ hwid: 'HW', hostname: '\x1b[2Jx\u202Ey', since: new Date('2026-03-01T00:00:00Z') }] })), { colour: true });
+    const hostile = renderText(
+      toReport(sampleInput({ longest: [{ hwid: 'HW', hostname: '\x1b[2Jx\u202Ey', since: new Date('2026-03-01T00:00:00Z') }] })),
+      { colour: true },
+    );
     expect(hostile).not.toContain('\x1b[2J');
     expect(hostile).toContain('?[2Jx?y');
     expect(printable('a\nb\tc\u2028d', 20)).toBe('a?b?c?d');
@@ -79,6 +103,11 @@ describe('fitWidth', () => {
   it('keeps short series and averages long ones into the width, days without a run left out', () => {
     expect(fitWidth([1, null, 3], 5)).toEqual([1, null, 3]);
     expect(fitWidth([10, 20, 30, 40, null, null], 3)).toEqual([15, 35, null]);
-    expect(fitWidth(Array.from({ length: 3660 }, (_, i) => i), 48)).toHaveLength(48);
+    expect(
+      fitWidth(
+        Array.from({ length: 3660 }, (_, i) => i),
+        48,
+      ),
+    ).toHaveLength(48);
   });
 });

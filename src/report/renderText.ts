@@ -88,7 +88,8 @@ function trend(r: Report, colour: boolean): string[] {
     let last = i;
     while (last + 1 < days.length && !byDay.has(days[last + 1]!)) last++;
     const span = last - i >= 2 ? ` through ${days[last]} (${last - i + 1} days)` : '';
-    for (const day of span ? [days[i]!] : days.slice(i, last + 1)) lines.push(`${day}  ${paint(`· no succeeded run${span}`, 'dim', colour)}`);
+    for (const day of span ? [days[i]!] : days.slice(i, last + 1))
+      lines.push(`${day}  ${paint(`· no succeeded run${span}`, 'dim', colour)}`);
     i = last;
   }
   const values = days.map((d) => byDay.get(d)?.compliantPct ?? null);
@@ -109,7 +110,9 @@ const SPARK_WIDTH = 48;
 export function fitWidth(values: (number | null)[], width: number): (number | null)[] {
   if (values.length <= width) return values;
   return Array.from({ length: width }, (_, i) => {
-    const span = values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width)).filter((v): v is number => v !== null);
+    const span = values
+      .slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width))
+      .filter((v): v is number => v !== null);
     return span.length ? span.reduce((a, b) => a + b, 0) / span.length : null;
   });
 }
@@ -120,7 +123,10 @@ function operatingSystems(r: Report): string[] {
   const max = Math.max(0, ...rows.map((o) => o.devices));
   const lines = ['Operating systems (devices present)'];
   if (rows.length === 0) lines.push('  no devices');
-  for (const o of rows) lines.push(`  ${pad(o.label, 26)} ${padStart(String(o.devices), 8)}  ${padStart(pct(o.pct), 6)}  ${meter(o.devices, max, OS_BAR)}`.trimEnd());
+  for (const o of rows)
+    lines.push(
+      `  ${pad(o.label, 26)} ${padStart(String(o.devices), 8)}  ${padStart(pct(o.pct), 6)}  ${meter(o.devices, max, OS_BAR)}`.trimEnd(),
+    );
   return lines;
 }
 
@@ -139,6 +145,12 @@ function longest(r: Report): string[] {
 }
 
 export function renderText(report: Report, options: TextOptions): string {
-  const sections = [header(report), summary(report, options.colour), trend(report, options.colour), operatingSystems(report), longest(report)];
+  const sections = [
+    header(report),
+    summary(report, options.colour),
+    trend(report, options.colour),
+    operatingSystems(report),
+    longest(report),
+  ];
   return sections.map((lines) => lines.join('\n')).join('\n\n') + '\n';
 }

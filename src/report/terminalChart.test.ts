@@ -18,9 +18,25 @@ describe('terminal charts', () => {
   });
 
   it('draws each series in its own shade, padded to the width, colour only when asked', () => {
-    const bar = stackedBar([{ value: 2, char: '█', colour: 'green' }, { value: 1, char: '▒', colour: 'red' }], 4, 8, false);
+    const bar = stackedBar(
+      [
+        { value: 2, char: '█', colour: 'green' },
+        { value: 1, char: '▒', colour: 'red' },
+      ],
+      4,
+      8,
+      false,
+    );
     expect(bar).toBe('████▒▒  ');
-    const coloured = stackedBar([{ value: 2, char: '█', colour: 'green' }, { value: 1, char: '▒', colour: 'red' }], 4, 8, true);
+    const coloured = stackedBar(
+      [
+        { value: 2, char: '█', colour: 'green' },
+        { value: 1, char: '▒', colour: 'red' },
+      ],
+      4,
+      8,
+      true,
+    );
     expect(coloured).toBe('\x1b[32m████\x1b[0m\x1b[31m▒▒\x1b[0m  ');
     expect(paint('x', 'red', false)).toBe('x');
   });

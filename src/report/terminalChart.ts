@@ -38,7 +38,11 @@ export interface Segment {
 
 /** One bar of stacked segments, padded with spaces to `width` (what is left is neither series). */
 export function stackedBar(segments: Segment[], total: number, width: number, colour: boolean): string {
-  const cells = segmentCells(segments.map((s) => s.value), total, width);
+  const cells = segmentCells(
+    segments.map((s) => s.value),
+    total,
+    width,
+  );
   const drawn = segments.map((s, i) => paint(s.char.repeat(cells[i]!), s.colour, colour)).join('');
   const used = cells.reduce((a, b) => a + b, 0);
   return drawn + ' '.repeat(Math.max(0, width - used));
@@ -62,9 +66,11 @@ const LEVELS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
  */
 export function sparkline(values: (number | null)[], min: number, max: number): string {
   const span = max - min;
-  return values.map((v) => {
-    if (v === null) return ' ';
-    const level = span > 0 ? Math.round(((Math.min(Math.max(v, min), max) - min) / span) * (LEVELS.length - 1)) : 3;
-    return LEVELS[level]!;
-  }).join('');
+  return values
+    .map((v) => {
+      if (v === null) return ' ';
+      const level = span > 0 ? Math.round(((Math.min(Math.max(v, min), max) - min) / span) * (LEVELS.length - 1)) : 3;
+      return LEVELS[level]!;
+    })
+    .join('');
 }

@@ -35,7 +35,10 @@ describe('account (Account v2)', () => {
     sim.removeDevices(5);
     sim.hideDevices(2);
     expect((await account(sim)).body.devices_used).toBe(33);
-    expect(sim.log.map((e) => [e.path, e.status])).toEqual([['account', 200], ['account', 200]]);
+    expect(sim.log.map((e) => [e.path, e.status])).toEqual([
+      ['account', 200],
+      ['account', 200],
+    ]);
   });
 
   it('can report a figure that differs from the list, and counts a static fleet without generating it all', async () => {
@@ -55,6 +58,10 @@ describe('account (Account v2)', () => {
     expect((await account(sim, 'good')).status).toBe(503);
     // Two arrivals already counted: the third request of the window is refused, whatever its path.
     expect((await fetch(`${sim.url}${DEVICES_PATH}?access_token=good&limit=5`)).status).toBe(429);
-    expect(sim.log.map((e) => [e.path, e.status])).toEqual([['account', 401], ['account', 503], ['devices', 429]]);
+    expect(sim.log.map((e) => [e.path, e.status])).toEqual([
+      ['account', 401],
+      ['account', 503],
+      ['devices', 429],
+    ]);
   });
 });

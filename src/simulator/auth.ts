@@ -9,9 +9,7 @@ export function createAuth(auth: SimulatorOptions['auth'], rng: Rng) {
   const hasClient = auth?.clientId !== undefined || auth?.clientSecret !== undefined;
   const open = auth?.token === undefined && !hasClient;
   const clientOk = (id: string, secret: string): boolean =>
-    hasClient
-      ? (auth?.clientId ?? id) === id && (auth?.clientSecret ?? secret) === secret
-      : open && id !== '' && secret !== '';
+    hasClient ? (auth?.clientId ?? id) === id && (auth?.clientSecret ?? secret) === secret : open && id !== '' && secret !== '';
   return {
     accepts(token: string | null, now: number): boolean {
       if (!token) return false;

@@ -5,7 +5,7 @@ const hourIn = (ms: number, timeZone: string) =>
   Number(new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', hour: '2-digit' }).format(new Date(ms)));
 
 describe('nightly runs of a simulated history', () => {
-  it('puts the runs on the last N nights at 02:00 UTC, today\'s included once 02:00 has passed', () => {
+  it("puts the runs on the last N nights at 02:00 UTC, today's included once 02:00 has passed", () => {
     const after = Date.parse('2026-04-10T02:30:00Z');
     expect(nightlyRuns(after, 3, 'UTC')).toEqual([
       { index: 0, date: '2026-04-08', startAt: Date.parse('2026-04-08T02:00:00Z') },

@@ -37,7 +37,9 @@ function rawGet(url: string): Promise<{ status: number; headers: Record<string, 
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -77,7 +79,9 @@ describe('device details', () => {
     expect((await details(sim, 'a/b c', { access_token: 'good' })).status).toBe(404);
     expect((await details(sim, hwid, { access_token: 'good' })).status).toBe(429);
     expect(sim.log.map((e) => [e.path, e.hwid, e.status])).toEqual([
-      ['details', hwid, 401], ['details', 'a/b c', 404], ['details', hwid, 429],
+      ['details', hwid, 401],
+      ['details', 'a/b c', 404],
+      ['details', hwid, 429],
     ]);
     expect(sim.maxInWindow()).toBe(3);
   });

@@ -36,20 +36,34 @@ const LINUX: readonly OsSpec[] = [
 ];
 
 const FIRST_NAMES = [
-  'Anna', 'Ben', 'Chloe', 'David', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas',
-  'Kim', 'Linh', 'Marco', 'Nora', 'Omar', 'Priya', 'Quang', 'Rosa', 'Sam', 'Thang',
+  'Anna',
+  'Ben',
+  'Chloe',
+  'David',
+  'Elena',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jonas',
+  'Kim',
+  'Linh',
+  'Marco',
+  'Nora',
+  'Omar',
+  'Priya',
+  'Quang',
+  'Rosa',
+  'Sam',
+  'Thang',
 ];
 const LAST_NAMES = ['Nguyen', 'Smith', 'Garcia', 'Mueller', 'Tanaka', 'Rossi', 'Khan', 'Dubois', 'Novak', 'Silva'];
-const COUNTRIES = [
-  'United States', 'United States', 'Germany', 'Vietnam', 'United Kingdom', 'Japan', 'Brazil', 'Unknown',
-];
+const COUNTRIES = ['United States', 'United States', 'Germany', 'Vietnam', 'United Kingdom', 'Japan', 'Brazil', 'Unknown'];
 const GROUPS = ['gear', 'IT', 'Finance', 'Engineering', 'Sales'];
 const SERVER_ROLES = ['DC', 'FS', 'SQL', 'WEB', 'APP', 'BUILD', 'PRINT'];
 const AGENT_VERSIONS = ['4.3.3417.0', '4.3.3502.0', '4.3.3589.0', '4.3.3611.0'];
 const MOBILE_AGENT_VERSIONS = ['7.0.250.0', '7.1.312.0', '7.2.104.0'];
-const MAC_PREFIXES = [
-  '00:0c:29', '00:50:56', '00:15:5d', '3c:22:fb', 'a4:83:e7', 'f0:18:98', 'dc:a6:32', '8c:85:90',
-];
+const MAC_PREFIXES = ['00:0c:29', '00:50:56', '00:15:5d', '3c:22:fb', 'a4:83:e7', 'f0:18:98', 'dc:a6:32', '8c:85:90'];
 const VM_MAC_PREFIXES = ['00:0c:29', '00:50:56', '00:15:5d'];
 
 /** Fixed reference time: last_seen must not depend on the wall clock, or reruns would differ. */
@@ -57,8 +71,7 @@ export const REFERENCE_TIME = Date.UTC(2025, 0, 15, 12, 0, 0);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const isoSeconds = (ms: number): string =>
-  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+export const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 export interface DeviceOptions {
   mobileShare: number;
@@ -81,7 +94,11 @@ function newHwid(rng: Rng, mobile: boolean, opts: DeviceOptions): string {
 }
 
 function compliance(rng: Rng): Record<string, number> {
-  const status = weighted(rng, [[0, 55], [1, 40], [3, 5]] as const);
+  const status = weighted(rng, [
+    [0, 55],
+    [1, 40],
+    [3, 5],
+  ] as const);
   const critical = status === 1 && rng() < 0.35 ? 1 : 0;
   const totalCritical = critical ? int(rng, 1, 4) : 0;
   const minor = status === 3 ? int(rng, 0, 3) : rng() < 0.7 ? 0 : int(rng, 1, 2);
@@ -101,7 +118,11 @@ function macAddress(rng: Rng, prefixes: readonly string[], upper: boolean): stri
 }
 
 function ipv4(rng: Rng): string {
-  const net = weighted(rng, [['10', 50], ['192.168', 35], ['172', 15]] as const);
+  const net = weighted(rng, [
+    ['10', 50],
+    ['192.168', 35],
+    ['172', 15],
+  ] as const);
   if (net === '10') return `10.${int(rng, 0, 255)}.${int(rng, 0, 255)}.${int(rng, 1, 254)}`;
   if (net === '172') return `172.${int(rng, 16, 31)}.${int(rng, 0, 255)}.${int(rng, 1, 254)}`;
   return `192.168.${int(rng, 0, 255)}.${int(rng, 1, 254)}`;
@@ -130,10 +151,25 @@ function remediationLink(rng: Rng, accountId: string, hwid: string, mobile: bool
 
 type Platform = 'windows' | 'server' | 'mac' | 'linux';
 const PLATFORMS: Record<string, readonly (readonly [Platform, number])[]> = {
-  desktop: [['windows', 75], ['mac', 15], ['linux', 10]],
-  laptop: [['windows', 60], ['mac', 35], ['linux', 5]],
-  server: [['server', 55], ['linux', 45]],
-  vm: [['windows', 30], ['server', 20], ['linux', 50]],
+  desktop: [
+    ['windows', 75],
+    ['mac', 15],
+    ['linux', 10],
+  ],
+  laptop: [
+    ['windows', 60],
+    ['mac', 35],
+    ['linux', 5],
+  ],
+  server: [
+    ['server', 55],
+    ['linux', 45],
+  ],
+  vm: [
+    ['windows', 30],
+    ['server', 20],
+    ['linux', 50],
+  ],
 };
 
 function computerIdentity(rng: Rng, seq: number, platform: Platform, machineType: string) {
@@ -164,12 +200,27 @@ function computerIdentity(rng: Rng, seq: number, platform: Platform, machineType
 }
 
 function osLanguage(rng: Rng, family: string): string {
-  if (family === 'Windows') return weighted(rng, [['1033', 60], ['', 25], ['1031', 10], ['20', 5]] as const);
-  return weighted(rng, [['en_US', 55], ['English', 25], ['', 20]] as const);
+  if (family === 'Windows')
+    return weighted(rng, [
+      ['1033', 60],
+      ['', 25],
+      ['1031', 10],
+      ['20', 5],
+    ] as const);
+  return weighted(rng, [
+    ['en_US', 55],
+    ['English', 25],
+    ['', 20],
+  ] as const);
 }
 
 function generateComputer(rng: Rng, seq: number, hwid: string, opts: DeviceOptions): RawDevice {
-  const machineType = weighted(rng, [['desktop', 35], ['laptop', 40], ['server', 10], ['vm', 15]] as const);
+  const machineType = weighted(rng, [
+    ['desktop', 35],
+    ['laptop', 40],
+    ['server', 10],
+    ['vm', 15],
+  ] as const);
   const platform = weighted(rng, PLATFORMS[machineType] ?? []);
   const { hostname, username, domain, os } = computerIdentity(rng, seq, platform, machineType);
   const [family, name, vendor, version, servicePack] = os;
@@ -178,9 +229,17 @@ function generateComputer(rng: Rng, seq: number, hwid: string, opts: DeviceOptio
   const legacy32 = name.startsWith('Windows 7') && rng() < 0.3;
   return {
     hwid,
-    agent_type: weighted(rng, [['managed', 85], ['persistent', 10], ['guest', 5]] as const),
+    agent_type: weighted(rng, [
+      ['managed', 85],
+      ['persistent', 10],
+      ['guest', 5],
+    ] as const),
     hostname,
-    nickname: weighted(rng, [[hostname, 80], [`${pick(rng, GROUPS)} ${machineType}`, 15], ['', 5]] as const),
+    nickname: weighted(rng, [
+      [hostname, 80],
+      [`${pick(rng, GROUPS)} ${machineType}`, 15],
+      ['', 5],
+    ] as const),
     agent_version: pick(rng, AGENT_VERSIONS),
     critical_status: counts.critical_status,
     total_critical_issue: counts.total_critical_issue,
@@ -193,7 +252,10 @@ function generateComputer(rng: Rng, seq: number, hwid: string, opts: DeviceOptio
     user_info: { username, domain },
     user: rng() < 0.7 ? '' : pick(rng, GROUPS),
     os_info: {
-      family, name, vendor, version,
+      family,
+      name,
+      vendor,
+      version,
       service_pack_version: servicePack,
       architecture: legacy32 ? '32-Bit' : '64-Bit',
       os_language: osLanguage(rng, family),
@@ -201,7 +263,12 @@ function generateComputer(rng: Rng, seq: number, hwid: string, opts: DeviceOptio
     },
     network_info: adapters(
       rng,
-      weighted(rng, [[0, 5], [1, 55], [2, 30], [3, 10]] as const),
+      weighted(rng, [
+        [0, 5],
+        [1, 55],
+        [2, 30],
+        [3, 10],
+      ] as const),
       machineType === 'vm' ? VM_MAC_PREFIXES : MAC_PREFIXES,
     ),
     status,

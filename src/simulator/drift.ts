@@ -105,13 +105,21 @@ const isMobile = (device: RawDevice): boolean => device.machine_type === 'phone'
 function setCompliance(device: RawDevice, status: 0 | 1 | 3, critical: boolean, rng: Rng): void {
   const totalCritical = status === 1 && critical ? int(rng, 1, 4) : 0;
   const totalIssue = status === 1 ? totalCritical + int(rng, 1, 12) : status === 3 ? int(rng, 0, 3) : rng() < 0.7 ? 0 : int(rng, 1, 2);
-  Object.assign(device, { status, critical_status: totalCritical > 0 ? 1 : 0, total_critical_issue: totalCritical, total_issue: totalIssue });
+  Object.assign(device, {
+    status,
+    critical_status: totalCritical > 0 ? 1 : 0,
+    total_critical_issue: totalCritical,
+    total_issue: totalIssue,
+  });
 }
 
 /** n distinct items, each item's chance of coming first scaled by `weight` (1: uniform). */
 function sample<T>(rng: Rng, items: readonly T[], n: number, weight: (item: T) => number = () => 1): T[] {
-  return items.map((item) => ({ item, key: rng() ** (1 / weight(item)) }))
-    .sort((a, b) => b.key - a.key).slice(0, Math.max(0, n)).map((k) => k.item);
+  return items
+    .map((item) => ({ item, key: rng() ** (1 / weight(item)) }))
+    .sort((a, b) => b.key - a.key)
+    .slice(0, Math.max(0, n))
+    .map((k) => k.item);
 }
 
 function binomial(rng: Rng, n: number, p: number): number {
@@ -130,7 +138,17 @@ export function driftDay(state: DriftState, list: RawDevice[], enrol: Enrol): { 
   const rngOf = (aspect: string): Rng => createRng(deriveSeed(seed, `day ${day} ${aspect}`));
   const target = nonCompliantTarget(seed, state.baseline, day);
   const changes: DayChanges = {
-    day, added: [], removed: [], statusChanged: 0, ipChanged: 0, renamed: 0, osUpdated: 0, agentUpdated: 0, activeChanged: 0, incident: false, target,
+    day,
+    added: [],
+    removed: [],
+    statusChanged: 0,
+    ipChanged: 0,
+    renamed: 0,
+    osUpdated: 0,
+    agentUpdated: 0,
+    activeChanged: 0,
+    incident: false,
+    target,
   };
   const touched = new Set<RawDevice>();
 
@@ -144,7 +162,13 @@ export function driftDay(state: DriftState, list: RawDevice[], enrol: Enrol): { 
   settleReporting(devices, rngOf('settle'), target, touched);
   const recent = incidents(seed, day);
   const recovering = recent.some((i) => i.day < day && day - i.day <= 7);
-  pullTowards(devices, rngOf('status'), target, recovering ? DRIFT_RATES.criticalFixedFirstAfterIncident : DRIFT_RATES.criticalFixedFirst, touched);
+  pullTowards(
+    devices,
+    rngOf('status'),
+    target,
+    recovering ? DRIFT_RATES.criticalFixedFirstAfterIncident : DRIFT_RATES.criticalFixedFirst,
+    touched,
+  );
   const incident = recent.find((i) => i.day === day);
   if (incident) {
     changes.incident = true;
@@ -257,8 +281,11 @@ function rename(devices: RawDevice[], rng: Rng): number {
     const old = String(device.hostname ?? '');
     const windows = /^(DESKTOP|LAPTOP|WIN-VM)-/.exec(old);
     const renamed = /^(.+)-(\d)$/.exec(old);
-    const hostname = windows ? `${windows[1]}-${randomChars(rng, 7, UPPER_ALNUM)}`
-      : renamed ? `${renamed[1]}-${Number(renamed[2]) + 1}` : `${old}-2`;
+    const hostname = windows
+      ? `${windows[1]}-${randomChars(rng, 7, UPPER_ALNUM)}`
+      : renamed
+        ? `${renamed[1]}-${Number(renamed[2]) + 1}`
+        : `${old}-2`;
     if (device.nickname === old) device.nickname = hostname;
     device.hostname = hostname;
     n++;

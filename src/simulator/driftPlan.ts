@@ -64,8 +64,10 @@ export interface Incident {
  * any 90 days hold two or three. Recovery is the fleet's usual pull towards its target (drift.ts).
  */
 export function incidents(seed: number, upTo: number): Incident[] {
-  return starts(seed, 'incidents', [12, 30], [25, 50], upTo)
-    .map((day) => ({ day, share: uniform(streamRng(seed, `incident ${day}`), 0.06, 0.12) }));
+  return starts(seed, 'incidents', [12, 30], [25, 50], upTo).map((day) => ({
+    day,
+    share: uniform(streamRng(seed, `incident ${day}`), 0.06, 0.12),
+  }));
 }
 
 export type OsTrack = 'windows' | 'mac' | 'ios' | 'android' | 'linux';
@@ -83,7 +85,14 @@ export interface Wave {
   track?: OsTrack;
 }
 
-function waves(seed: number, stream: string, first: [number, number], gap: [number, number], length: [number, number], upTo: number): Wave[] {
+function waves(
+  seed: number,
+  stream: string,
+  first: [number, number],
+  gap: [number, number],
+  length: [number, number],
+  upTo: number,
+): Wave[] {
   return starts(seed, stream, first, gap, upTo).map((start, index) => {
     const rng = streamRng(seed, `${stream} ${index}`);
     return { index, start, end: start + between(rng, ...length), adoption: uniform(rng, 0.1, 0.18) };
@@ -93,7 +102,10 @@ function waves(seed: number, stream: string, first: [number, number], gap: [numb
 /** OS releases rolled out over two to three weeks, one platform at a time, every 10 to 24 days. */
 export function osWaves(seed: number, upTo: number): Wave[] {
   const offset = between(streamRng(seed, 'os track'), 0, TRACKS.length - 1);
-  return waves(seed, 'os waves', [3, 12], [10, 24], [14, 21], upTo).map((w) => ({ ...w, track: TRACKS[(offset + w.index) % TRACKS.length]! }));
+  return waves(seed, 'os waves', [3, 12], [10, 24], [14, 21], upTo).map((w) => ({
+    ...w,
+    track: TRACKS[(offset + w.index) % TRACKS.length]!,
+  }));
 }
 
 /** MetaAccess agent releases, every 30 to 50 days, rolled out over one to two weeks. */

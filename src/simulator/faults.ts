@@ -19,9 +19,11 @@ export function checkFault(fault: Fault): void {
 }
 
 function faultMatches({ match }: Fault, entry: RequestLogEntry): boolean {
-  return (match?.path === undefined || match.path === entry.path)
+  return (
+    (match?.path === undefined || match.path === entry.path)
     && (match?.page === undefined || match.page === entry.page)
-    && (match?.hwid === undefined || match.hwid === entry.hwid);
+    && (match?.hwid === undefined || match.hwid === entry.hwid)
+  );
 }
 
 export function takeFault(state: State, entry: RequestLogEntry): Fault | undefined {
@@ -54,7 +56,11 @@ export async function applyFault(state: State, res: ServerResponse, entry: Reque
       return respond(state, res, entry, { status, body, headers: fault.headers });
     }
     case 'garbage':
-      return respond(state, res, entry, { status: 200, body: fault.body ?? '<html><body>Bad Gateway</body></html>', headers: fault.headers });
+      return respond(state, res, entry, {
+        status: 200,
+        body: fault.body ?? '<html><body>Bad Gateway</body></html>',
+        headers: fault.headers,
+      });
     case 'empty':
       return respond(state, res, entry, { status: 200, body: '[]', headers: fault.headers });
     case 'gzip-bomb':

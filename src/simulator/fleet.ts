@@ -1,7 +1,11 @@
 import { changeDevice, generateDevice, type DeviceOptions, type ListOrder, type RawDevice } from './devices.ts';
 import { createRng, deriveSeed, HEX, randomChars, type Rng } from './rng.ts';
 
-export interface FleetOptions { seed: number; devices: number; mobileShare: number }
+export interface FleetOptions {
+  seed: number;
+  devices: number;
+  mobileShare: number;
+}
 
 /** 32 hex chars; appears in every remediation link of the account. */
 export function accountIdOf(seed: number): string {
@@ -31,7 +35,11 @@ export interface Fleet {
   counts(): FleetCounts;
 }
 
-export interface FleetCounts { devices: number; uncompliant: number; critical: number }
+export interface FleetCounts {
+  devices: number;
+  uncompliant: number;
+  critical: number;
+}
 
 /** Not compliant (status 1) and critical (critical_status 1) among `devices`. */
 export function countDevices(devices: Iterable<RawDevice>): FleetCounts {
@@ -57,7 +65,9 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
   let seq = 0;
   const chosen = (n: number): Set<number> => new Set(sampleIndices(pickRng, devices.length, n));
   const fleet = {
-    get size() { return devices.length; },
+    get size() {
+      return devices.length;
+    },
     add(n: number): string[] {
       const added = Array.from({ length: Math.max(0, n) }, () => generateDevice(genRng, ++seq, opts));
       for (const device of added) {

@@ -3,7 +3,10 @@ import type { OsTrack } from './driftPlan.ts';
 import type { Rng } from './rng.ts';
 
 type OsInfo = Record<string, unknown>;
-export interface OsRelease { name: string; version: string }
+export interface OsRelease {
+  name: string;
+  version: string;
+}
 
 /** The update wave a device's OS follows; servers and legacy systems none. */
 export function trackOf(os: OsInfo): OsTrack | undefined {
@@ -34,7 +37,12 @@ function nextWindows(name: string, version: string, rng: Rng): OsRelease | undef
   return { name, version: `10.0.${next}` };
 }
 
-const MACOS = [['macOS Ventura', 13], ['macOS Sonoma', 14], ['macOS Sequoia', 15], ['macOS Tahoe', 26]] as const;
+const MACOS = [
+  ['macOS Ventura', 13],
+  ['macOS Sonoma', 14],
+  ['macOS Sequoia', 15],
+  ['macOS Tahoe', 26],
+] as const;
 const IOS_MAJORS = [16, 17, 18, 26];
 
 function nextMac(name: string, version: string, rng: Rng): OsRelease {
@@ -67,11 +75,17 @@ export function nextOs(os: OsInfo, rng: Rng): OsRelease | undefined {
   const name = String(os.name ?? '');
   const version = String(os.version ?? '');
   switch (trackOf(os)) {
-    case 'windows': return nextWindows(name, version, rng);
-    case 'mac': return nextMac(name, version, rng);
-    case 'ios': return nextIos(name, version, rng);
-    case 'android': return rng() < 0.4 && Number(version) < 16 ? { name, version: String(Number(version) + 1) } : undefined;
-    case 'linux': return nextLinux(name, version, rng);
-    default: return undefined;
+    case 'windows':
+      return nextWindows(name, version, rng);
+    case 'mac':
+      return nextMac(name, version, rng);
+    case 'ios':
+      return nextIos(name, version, rng);
+    case 'android':
+      return rng() < 0.4 && Number(version) < 16 ? { name, version: String(Number(version) + 1) } : undefined;
+    case 'linux':
+      return nextLinux(name, version, rng);
+    default:
+      return undefined;
   }
 }

@@ -204,7 +204,9 @@ describe('rate limit', () => {
 
   it('reports the busiest window of paced traffic and honours the header and token options', async () => {
     const sim = await startSim({
-      rateLimit: { limit: 3, windowMs: 200 }, rateLimitHeaders: 'none', countTokenRequests: false,
+      rateLimit: { limit: 3, windowMs: 200 },
+      rateLimitHeaders: 'none',
+      countTokenRequests: false,
     });
     for (let i = 0; i < 6; i++) {
       expect((await get(sim, { limit: 1 })).status).toBe(200);
@@ -282,7 +284,10 @@ describe('server', () => {
     expect(a.url).not.toBe(b.url);
     await get(a, { limit: 3 });
     await fetch(`${a.url}/nowhere`);
-    expect(a.log.map((e) => [e.path, e.status])).toEqual([['devices', 200], ['other', 404]]);
+    expect(a.log.map((e) => [e.path, e.status])).toEqual([
+      ['devices', 200],
+      ['other', 404],
+    ]);
     expect(b.log).toEqual([]);
     expect(a.stats()).toMatchObject({ requests: 2, tokenRequests: 0, rateLimited: 0 });
     expect(() => createSimulator().url).toThrow(/not started/);

@@ -83,15 +83,19 @@ function serveDetails(state: State, url: URL, entry: RequestLogEntry, headers: R
 function serveAccount(state: State, url: URL, headers: Record<string, string>): Reply {
   if (!state.auth.accepts(url.searchParams.get('access_token'), performance.now())) return UNAUTHORIZED;
   const counts = state.fleet.counts();
-  return json(200, {
-    name: 'Simulated account',
-    email: 'admin@simulator.invalid',
-    // A licence with room to spare, rounded as sold.
-    devices_allowed: Math.max(100, Math.ceil((counts.devices * 1.2) / 100) * 100),
-    devices_used: state.options.accountDevicesUsed ?? counts.devices,
-    devices_uncompliant: counts.uncompliant,
-    devices_critical: counts.critical,
-  }, headers);
+  return json(
+    200,
+    {
+      name: 'Simulated account',
+      email: 'admin@simulator.invalid',
+      // A licence with room to spare, rounded as sold.
+      devices_allowed: Math.max(100, Math.ceil((counts.devices * 1.2) / 100) * 100),
+      devices_used: state.options.accountDevicesUsed ?? counts.devices,
+      devices_uncompliant: counts.uncompliant,
+      devices_critical: counts.critical,
+    },
+    headers,
+  );
 }
 
 async function serveToken(state: State, req: IncomingMessage): Promise<Reply> {
@@ -133,7 +137,10 @@ function logArrival(state: State, url: URL): RequestLogEntry {
 async function handle(state: State, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator.invalid');
   const entry = logArrival(state, url);
-  const counted = entry.path === 'devices' || entry.path === 'details' || entry.path === 'account'
+  const counted =
+    entry.path === 'devices'
+    || entry.path === 'details'
+    || entry.path === 'account'
     || (entry.path === 'token' && state.options.countTokenRequests !== false);
   const rate = counted ? state.rate.arrive(entry.at + state.rateClockOffsetMs) : null;
   if (rate?.retryMs !== undefined) {
@@ -161,17 +168,27 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const seed = options.seed ?? 1;
   const state: State = {
     options,
-    fleet: (options.staticFleet ? createStaticFleet : createFleet)({ seed, devices: options.devices ?? 1000, mobileShare: options.mobileShare ?? 0.15 }),
+    fleet: (options.staticFleet ? createStaticFleet : createFleet)({
+      seed,
+      devices: options.devices ?? 1000,
+      mobileShare: options.mobileShare ?? 0.15,
+    }),
     rate: createRateWindow(options.rateLimit ?? null),
     auth: createAuth(options.auth, createRng(deriveSeed(seed, 'tokens'))),
     jitter: createRng(deriveSeed(seed, 'latency')),
-    log: [], byStatus: {}, faults: [], timers: new Set(), closed: false, pageHook: null, rateClockOffsetMs: 0,
+    log: [],
+    byStatus: {},
+    faults: [],
+    timers: new Set(),
+    closed: false,
+    pageHook: null,
+    rateClockOffsetMs: 0,
   };
   const servedSockets = new WeakSet<Socket>();
   const server = createServer((req, res) => {
     const fresh = !servedSockets.has(req.socket);
     servedSockets.add(req.socket);
-    const delay = fresh ? options.newConnectionDelayMs ?? 0 : 0;
+    const delay = fresh ? (options.newConnectionDelayMs ?? 0) : 0;
     (delay > 0 ? wait(state, delay).then(() => handle(state, req, res)) : handle(state, req, res)).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return void res.destroy();
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`simulator error: ${String(error)}`);

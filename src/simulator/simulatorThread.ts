@@ -41,14 +41,15 @@ export function startSimulatorThread(options: SimulatorOptions, generation: numb
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, options, generation } satisfies ThreadInput });
   const ask = (request: Request) => worker.postMessage(request);
   // One request at a time: the demo waits for each answer before its next sync.
-  const answer = () => new Promise<Reply>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    worker.once('error', onError);
-    worker.once('message', (reply: Reply) => {
-      worker.off('error', onError);
-      resolve(reply);
+  const answer = () =>
+    new Promise<Reply>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      worker.once('error', onError);
+      worker.once('message', (reply: Reply) => {
+        worker.off('error', onError);
+        resolve(reply);
+      });
     });
-  });
   return answer().then((started) => {
     if (started.kind !== 'started') throw new Error(`simulator thread: unexpected first message ${started.kind}`);
     return {

@@ -27,7 +27,10 @@ export interface Fault {
   /** `gzip-bomb`: size after inflating; `oversized`: size of the body. At least 2. */
   bytes?: number;
 }
-export interface RateLimit { limit: number; windowMs: number }
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
 export interface SimulatorOptions {
   devices?: number;
   /**

@@ -10,7 +10,7 @@ afterEach(async () => {
 
 async function pageOf(sim: Simulator, page: number, order: 'asc' | 'des', limit = 50): Promise<{ status: number; devices: RawDevice[] }> {
   const res = await fetch(`${sim.url}${DEVICES_PATH}?access_token=T&limit=${limit}&page=${page}&order=${order}`);
-  return { status: res.status, devices: res.ok ? (await res.json()) as RawDevice[] : [] };
+  return { status: res.status, devices: res.ok ? ((await res.json()) as RawDevice[]) : [] };
 }
 
 describe('static fleet', () => {

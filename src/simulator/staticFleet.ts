@@ -13,7 +13,8 @@ const MAX_DEVICES = 36 ** INDEX_CHARS;
 const COUNT_SAMPLE = 20_000;
 
 export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOptions): Fleet {
-  if (!Number.isInteger(size) || size < 0 || size > MAX_DEVICES) throw new Error(`a static fleet holds 0..${MAX_DEVICES} devices, not ${size}`);
+  if (!Number.isInteger(size) || size < 0 || size > MAX_DEVICES)
+    throw new Error(`a static fleet holds 0..${MAX_DEVICES} devices, not ${size}`);
   const base = deriveSeed(seed, 'static devices');
   const accountId = accountIdOf(seed);
   const device = (index: number): RawDevice => {
@@ -36,9 +37,11 @@ export function createStaticFleet({ seed, devices: size, mobileShare }: FleetOpt
   let counted: FleetCounts | undefined;
   function countOnce(): FleetCounts {
     const step = Math.max(1, size / COUNT_SAMPLE);
-    const sampled = countDevices((function* () {
-      for (let i = 0; i < size; i += step) yield device(Math.floor(i));
-    })());
+    const sampled = countDevices(
+      (function* () {
+        for (let i = 0; i < size; i += step) yield device(Math.floor(i));
+      })(),
+    );
     const scale = sampled.devices === 0 ? 0 : size / sampled.devices;
     return { devices: size, uncompliant: Math.round(sampled.uncompliant * scale), critical: Math.round(sampled.critical * scale) };
   }

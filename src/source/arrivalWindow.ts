@@ -56,7 +56,10 @@ export function createArrivalWindow(options: { limit: number; windowMs: number; 
       slots = slots.filter((s) => s !== slot);
     },
     preload(epochTimes) {
-      const times = epochTimes.filter(Number.isFinite).sort((a, b) => a - b).slice(-limit);
+      const times = epochTimes
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b)
+        .slice(-limit);
       slots.unshift(...times.map((t) => ({ grantedAt: t, sentAt: t, answeredAt: t })));
     },
     freeAt(now, marginMs) {
@@ -67,7 +70,10 @@ export function createArrivalWindow(options: { limit: number; windowMs: number; 
       return latestFirst[limit - 1]! + windowMs + marginMs;
     },
     recent(now) {
-      return slots.map((s) => Math.ceil(bound(s, now))).sort((a, b) => a - b).slice(-limit);
+      return slots
+        .map((s) => Math.ceil(bound(s, now)))
+        .sort((a, b) => a - b)
+        .slice(-limit);
     },
   };
 }

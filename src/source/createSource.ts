@@ -50,11 +50,22 @@ export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   });
   const creds = config.credentials;
   if (creds.kind === 'none') {
-    throw new ConfigError('METAACCESS_ACCESS_TOKEN', 'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET');
+    throw new ConfigError(
+      'METAACCESS_ACCESS_TOKEN',
+      'no credentials: set METAACCESS_ACCESS_TOKEN, or METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET',
+    );
   }
-  const tokens = creds.kind === 'token'
-    ? createStaticToken(creds.accessToken)
-    : createOAuthTokenProvider({ baseUrl: config.url, clientId: creds.clientId, clientSecret: creds.clientSecret, send, clock: deps.clock, stats });
+  const tokens =
+    creds.kind === 'token'
+      ? createStaticToken(creds.accessToken)
+      : createOAuthTokenProvider({
+          baseUrl: config.url,
+          clientId: creds.clientId,
+          clientSecret: creds.clientSecret,
+          send,
+          clock: deps.clock,
+          stats,
+        });
   const api = createDevicesApi({ baseUrl: config.url, pageSize: config.pageSize, send, tokens });
   return { api, limiter, stats, pageSize: config.pageSize, prefetch: prefetchDepth(config.rateLimit) };
 }

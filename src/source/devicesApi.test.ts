@@ -18,14 +18,26 @@ async function setUp(options: SimulatorOptions = {}, api: Partial<SourceConfig> 
   sim = createSimulator({ devices: 20, seed: 3, auth: { token: TOKEN }, ...options });
   await sim.start();
   const source = createSource(
-    { url: sim.url, credentials: { kind: 'token', accessToken: TOKEN }, rateLimit: 1000, rateWindowMs: 1000, pageSize: 50, timeoutMs: 5000, maxRetries: 2, ...api },
+    {
+      url: sim.url,
+      credentials: { kind: 'token', accessToken: TOKEN },
+      rateLimit: 1000,
+      rateWindowMs: 1000,
+      pageSize: 50,
+      timeoutMs: 5000,
+      maxRetries: 2,
+      ...api,
+    },
     { clock: systemClock, logger: createSilentLogger(), backoff: { baseMs: 1, capMs: 5 } },
   );
   return { sim, api: source.api, stats: source.stats };
 }
 
 async function failure(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ApiError);
   return error as ApiError;
 }
@@ -41,7 +53,10 @@ describe('device details', () => {
     expect(await api.fetchDeviceDetails(removed)).toBe('gone');
     expect(await api.fetchDeviceDetails('never/enrolled ?#')).toBe('gone');
     expect(sim.log.map((e) => [e.path, e.hwid, e.status])).toEqual([
-      ['details', listed, 200], ['details', archived, 200], ['details', removed, 404], ['details', 'never/enrolled ?#', 404],
+      ['details', listed, 200],
+      ['details', archived, 200],
+      ['details', removed, 404],
+      ['details', 'never/enrolled ?#', 404],
     ]);
   });
 
@@ -55,7 +70,12 @@ describe('device details', () => {
   it('takes only the API\'s own 404 for "gone": a proxy\'s HTML 404 fails the lookup instead of removing the device', async () => {
     const { sim, api } = await setUp();
     const hwid = String(sim.list()[0]!.hwid);
-    sim.injectFault({ match: { path: 'details' }, kind: 'status', status: 404, body: '<html><center><h1>404 Not Found</h1></center><hr>nginx</html>' });
+    sim.injectFault({
+      match: { path: 'details' },
+      kind: 'status',
+      status: 404,
+      body: '<html><center><h1>404 Not Found</h1></center><hr>nginx</html>',
+    });
     expect(await failure(api.fetchDeviceDetails(hwid))).toMatchObject({ code: 'API_UNEXPECTED_404' });
     expect(await api.fetchDeviceDetails(hwid)).toBe('present');
   });
@@ -69,7 +89,10 @@ describe('device details', () => {
     expect(html.message).toMatch(/not JSON/);
     expect(html.message).not.toContain(TOKEN);
     sim.injectFault({ match: { path: 'details' }, kind: 'empty' });
-    expect(await failure(api.fetchDeviceDetails(hwid))).toMatchObject({ code: 'API_BAD_BODY', message: expect.stringMatching(/not a JSON object \(got an array\)/) });
+    expect(await failure(api.fetchDeviceDetails(hwid))).toMatchObject({
+      code: 'API_BAD_BODY',
+      message: expect.stringMatching(/not a JSON object \(got an array\)/),
+    });
     sim.injectFault({ match: { path: 'details' }, kind: 'garbage', body: 'null' });
     expect((await failure(api.fetchDeviceDetails(hwid))).message).toMatch(/got null/);
   });

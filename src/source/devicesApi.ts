@@ -39,14 +39,17 @@ export interface DevicesApiOptions {
 type UrlFor = (token: string | undefined) => URL;
 
 export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
-  const withToken = (path: string, params: Record<string, string>): UrlFor => (token) => {
-    const url = new URL(path, options.baseUrl);
-    url.search = new URLSearchParams({ access_token: token ?? '', ...params }).toString();
-    return url;
-  };
+  const withToken =
+    (path: string, params: Record<string, string>): UrlFor =>
+    (token) => {
+      const url = new URL(path, options.baseUrl);
+      url.search = new URLSearchParams({ access_token: token ?? '', ...params }).toString();
+      return url;
+    };
   // `limit` defaults to 1 on the server: always send it. Ascending order keeps devices that
   // enrol mid-run at the end of the list instead of shifting every page.
-  const pageUrl = (page: number) => withToken(DEVICES_PATH, { limit: String(options.pageSize), page: String(page), order: 'asc', GroupBy: 'none' });
+  const pageUrl = (page: number) =>
+    withToken(DEVICES_PATH, { limit: String(options.pageSize), page: String(page), order: 'asc', GroupBy: 'none' });
   // opt=0 (the default) says the value is a hwid, not a MAC address: sent so that never changes.
   const detailsUrl = (hwid: string) => withToken(DETAILS_PATH + encodeURIComponent(hwid), { opt: '0' });
   const proof = createCredentialProof();
@@ -67,7 +70,12 @@ export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
    * One operation of the API, behind the credential proof: until an answer other than 401 has
    * shown the credentials work, operations go one at a time (see CredentialProof).
    */
-  function authorized<T>(url: UrlFor, ctx: RequestContext, signal: AbortSignal | undefined, judge: (response: SentResponse) => T): Promise<T> {
+  function authorized<T>(
+    url: UrlFor,
+    ctx: RequestContext,
+    signal: AbortSignal | undefined,
+    judge: (response: SentResponse) => T,
+  ): Promise<T> {
     return proof.run(async (prove) => {
       const response = await getAuthorized(url, ctx, signal);
       if (response.status !== 401) prove();
@@ -80,7 +88,9 @@ export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
       if (response.status === 200) return { kind: 'devices', page, devices: parseDeviceArray(response.body, page) };
       if (response.status === 413) return { kind: 'end', page };
       throw new ApiError(statusErrorCode(response.status), `devices request ${describeStatus(response.status)}`, {
-        status: response.status, page, body: snippet(response.body),
+        status: response.status,
+        page,
+        body: snippet(response.body),
       });
     });
   }
@@ -100,7 +110,8 @@ export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
       if (response.status === 404) {
         if (isJson(response.body)) return 'gone' as const;
         throw new ApiError('API_UNEXPECTED_404', `${what}: HTTP 404 whose body is not the API's JSON, not taken as "device gone"`, {
-          status: 404, body: snippet(response.body),
+          status: 404,
+          body: snippet(response.body),
         });
       }
       if (response.status === 200) {
@@ -108,7 +119,8 @@ export function createDevicesApi(options: DevicesApiOptions): DevicesApi {
         return 'present' as const;
       }
       throw new ApiError(statusErrorCode(response.status), `${what}: ${describeStatus(response.status)}`, {
-        status: response.status, body: snippet(response.body),
+        status: response.status,
+        body: snippet(response.body),
       });
     });
   }
@@ -149,7 +161,9 @@ function parseDeviceArray(body: string, page: number): unknown[] {
   }
   if (!Array.isArray(parsed)) {
     throw new ApiError('API_BAD_BODY', `devices response is not a JSON array (got ${parsed === null ? 'null' : typeof parsed})`, {
-      status: 200, page, body: snippet(body),
+      status: 200,
+      page,
+      body: snippet(body),
     });
   }
   return parsed;

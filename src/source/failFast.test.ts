@@ -30,7 +30,16 @@ async function startSim(options: SimulatorOptions): Promise<Simulator> {
 
 function makeSource(url: string, api: Partial<SourceConfig> = {}) {
   return createSource(
-    { url, credentials: { kind: 'token', accessToken: TOKEN }, rateLimit: LIMIT, rateWindowMs: 500, pageSize: 50, timeoutMs: 2000, maxRetries: MAX_RETRIES, ...api },
+    {
+      url,
+      credentials: { kind: 'token', accessToken: TOKEN },
+      rateLimit: LIMIT,
+      rateWindowMs: 500,
+      pageSize: 50,
+      timeoutMs: 2000,
+      maxRetries: MAX_RETRIES,
+      ...api,
+    },
     { clock: systemClock, logger: createSilentLogger(), backoff: { baseMs: 5, capMs: 20 } },
   );
 }
@@ -42,7 +51,10 @@ async function readFails(source: ReturnType<typeof makeSource>): Promise<ApiErro
     for await (const _ of iterateDevicePages({ api: source.api, pageSize: source.pageSize, prefetch: source.prefetch })) {
       // Pages are stored here in a real run.
     }
-  })().then(() => undefined, (e: unknown) => e);
+  })().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ApiError);
   return error as ApiError;
 }

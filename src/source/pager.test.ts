@@ -16,18 +16,36 @@ async function readAll(options: SimulatorOptions, pageSize = 50, expectedLastPag
   sim = createSimulator({ auth: { token: 'pager-token' }, ...options });
   await sim.start();
   const source = createSource(
-    { url: sim.url, credentials: { kind: 'token', accessToken: 'pager-token' }, rateLimit: 4, rateWindowMs: 100, pageSize, timeoutMs: 5000, maxRetries: 0 },
+    {
+      url: sim.url,
+      credentials: { kind: 'token', accessToken: 'pager-token' },
+      rateLimit: 4,
+      rateWindowMs: 100,
+      pageSize,
+      timeoutMs: 5000,
+      maxRetries: 0,
+    },
     { clock: systemClock, logger: createSilentLogger() },
   );
   const batches: PageBatch[] = [];
-  for await (const b of iterateDevicePages({ api: source.api, pageSize, prefetch: source.prefetch, ...(expectedLastPage ? { expectedLastPage } : {}) })) batches.push(b);
+  for await (const b of iterateDevicePages({
+    api: source.api,
+    pageSize,
+    prefetch: source.prefetch,
+    ...(expectedLastPage ? { expectedLastPage } : {}),
+  }))
+    batches.push(b);
   return { batches, requests: sim.stats().requests };
 }
 
 describe('pager', () => {
   it('stops at a 413 after the last full page', async () => {
     const { batches, requests } = await readAll({ devices: 150, endOfList: '413' });
-    expect(batches.map((b) => [b.page, b.devices.length])).toEqual([[1, 50], [2, 50], [3, 50]]);
+    expect(batches.map((b) => [b.page, b.devices.length])).toEqual([
+      [1, 50],
+      [2, 50],
+      [3, 50],
+    ]);
     // Prefetching past the end may cost a few requests, bounded by the prefetch depth.
     expect(requests).toBeLessThanOrEqual(4 + 3);
   });
@@ -40,7 +58,11 @@ describe('pager', () => {
 
   it('confirms a short last page with one request for the next', async () => {
     const { batches, requests } = await readAll({ devices: 120 }, 50, 3);
-    expect(batches.map((b) => [b.page, b.devices.length])).toEqual([[1, 50], [2, 50], [3, 20]]);
+    expect(batches.map((b) => [b.page, b.devices.length])).toEqual([
+      [1, 50],
+      [2, 50],
+      [3, 20],
+    ]);
     // The 413 for page 4 is what proves page 3 was the last: one request, nothing speculative.
     expect(requests).toBe(4);
   });
@@ -63,7 +85,15 @@ describe('pager on a first run (no expected end)', () => {
     sim = createSimulator({ auth: { token: 'pager-token' }, devices: 120 });
     await sim.start();
     const source = createSource(
-      { url: sim.url, credentials: { kind: 'token', accessToken: 'pager-token' }, rateLimit: 4, rateWindowMs: 200, pageSize: 50, timeoutMs: 5000, maxRetries: 0 },
+      {
+        url: sim.url,
+        credentials: { kind: 'token', accessToken: 'pager-token' },
+        rateLimit: 4,
+        rateWindowMs: 200,
+        pageSize: 50,
+        timeoutMs: 5000,
+        maxRetries: 0,
+      },
       { clock: systemClock, logger: createSilentLogger() },
     );
     const pages: number[] = [];
@@ -85,11 +115,20 @@ describe('pager de-duplication', () => {
     // Page 2 repeats two devices of page 1, as a list that shifted mid-run does.
     sim.setDevices([...list.slice(0, 50), list[0]!, list[1]!, ...list.slice(50, 98)]);
     const source = createSource(
-      { url: sim.url, credentials: { kind: 'token', accessToken: 'pager-token' }, rateLimit: 10, rateWindowMs: 100, pageSize: 50, timeoutMs: 5000, maxRetries: 0 },
+      {
+        url: sim.url,
+        credentials: { kind: 'token', accessToken: 'pager-token' },
+        rateLimit: 10,
+        rateWindowMs: 100,
+        pageSize: 50,
+        timeoutMs: 5000,
+        maxRetries: 0,
+      },
       { clock: systemClock, logger: createSilentLogger() },
     );
     const batches: PageBatch[] = [];
-    for await (const b of iterateDevicePages({ api: source.api, pageSize: 50, prefetch: 2, ...(confirmSeen ? { confirmSeen } : {}) })) batches.push(b);
+    for await (const b of iterateDevicePages({ api: source.api, pageSize: 50, prefetch: 2, ...(confirmSeen ? { confirmSeen } : {}) }))
+      batches.push(b);
     return { batches, repeated: [list[0]!.hwid as string, list[1]!.hwid as string] };
   }
 
@@ -195,7 +234,14 @@ describe('pager: the end of the list is never guessed', () => {
   async function read(api: DevicesApi, options: { expectedLastPage?: number; prefetch?: number } = {}) {
     let endPage: number | undefined;
     const batches: PageBatch[] = [];
-    for await (const b of iterateDevicePages({ api, pageSize: 10, prefetch: options.prefetch ?? 4, onListEnd: (p) => (endPage = p), ...options })) batches.push(b);
+    for await (const b of iterateDevicePages({
+      api,
+      pageSize: 10,
+      prefetch: options.prefetch ?? 4,
+      onListEnd: (p) => (endPage = p),
+      ...options,
+    }))
+      batches.push(b);
     return { batches, endPage, devices: batches.reduce((n, b) => n + b.devices.length, 0) };
   }
 

@@ -54,7 +54,11 @@ export interface PageBatch {
 type Settled = { ok: true; value: DevicePage } | { ok: false; error: unknown };
 /** What a page said about the list: it ended here, it held fewer devices than asked, or a full page. */
 type Shape = 'end' | 'short' | 'full';
-interface Entry { settled: Promise<Settled>; cancel: AbortController; result?: Settled }
+interface Entry {
+  settled: Promise<Settled>;
+  cancel: AbortController;
+  result?: Settled;
+}
 
 /** Pages 1..N in order, one at a time (see iterateDevicePageGroups). */
 export async function* iterateDevicePages(options: PagerOptions): AsyncGenerator<PageBatch> {
@@ -109,7 +113,9 @@ export async function* iterateDevicePageGroups(options: PagerOptions): AsyncGene
           return;
         }
         if (asked.has(page)) {
-          throw new ApiError('API_INCONSISTENT_LIST', `page ${page} answered the end of the list twice, but page ${page + 1} has devices`, { page });
+          throw new ApiError('API_INCONSISTENT_LIST', `page ${page} answered the end of the list twice, but page ${page + 1} has devices`, {
+            page,
+          });
         }
         asked.add(page);
         requests.refetch(page);
@@ -235,7 +241,8 @@ async function dedupe(devices: unknown[], seen: SeenKeys, options: PagerOptions,
   if (probable.length > 0) {
     const inGroup = probable.filter((key) => groupKeys.has(key));
     const toConfirm = probable.filter((key) => !groupKeys.has(key));
-    const confirmed = toConfirm.length === 0 ? new Set<string>() : options.confirmSeen ? await options.confirmSeen(toConfirm) : new Set(toConfirm);
+    const confirmed =
+      toConfirm.length === 0 ? new Set<string>() : options.confirmSeen ? await options.confirmSeen(toConfirm) : new Set(toConfirm);
     const duplicates = new Set([...inGroup, ...confirmed]);
     result = kept.filter((k) => k.key === undefined || !duplicates.has(k.key));
   }
@@ -244,5 +251,8 @@ async function dedupe(devices: unknown[], seen: SeenKeys, options: PagerOptions,
 }
 
 function settle(promise: Promise<DevicePage>): Promise<Settled> {
-  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }

@@ -20,10 +20,11 @@ function setUp(options: Omit<RateLimiterOptions, 'clock'>) {
   const limiter = createRateLimiter({ ...options, clock });
   const t = () => clock.now() - t0;
   /** Acquires, records the grant time, and (like the sender) reports the request written at once. */
-  const take = (signal?: AbortSignal, send = true): Promise<number> => limiter.acquire(signal).then((permit) => {
-    if (send) permit.sent({ reusedSocket: true });
-    return t();
-  });
+  const take = (signal?: AbortSignal, send = true): Promise<number> =>
+    limiter.acquire(signal).then((permit) => {
+      if (send) permit.sent({ reusedSocket: true });
+      return t();
+    });
   return { clock, limiter, t, t0, take };
 }
 
@@ -117,7 +118,12 @@ describe('rate limiter (sliding window, on fake time)', () => {
     // The first three leave the process late (a slow connection): the next ones must wait for that.
     await clock.run(Promise.all([1, 2, 3].map(() => limiter.acquire().then(slowSend))));
     const cancel = new AbortController();
-    const cancelled = [1, 2, 3].map(() => limiter.acquire(cancel.signal).then(() => 'sent', () => 'cancelled'));
+    const cancelled = [1, 2, 3].map(() =>
+      limiter.acquire(cancel.signal).then(
+        () => 'sent',
+        () => 'cancelled',
+      ),
+    );
     await clock.advance(60);
     cancel.abort();
     expect(await clock.run(Promise.all(cancelled))).toEqual(['cancelled', 'cancelled', 'cancelled']);

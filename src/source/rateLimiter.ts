@@ -187,7 +187,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       };
       const waiter: Waiter = {
         first: opts.first === true,
-        resolve, reject,
+        resolve,
+        reject,
         leave: () => {
           signal?.removeEventListener('abort', onAbort);
           waiting.leave();

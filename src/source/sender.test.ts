@@ -35,18 +35,35 @@ function maxInWindow(times: number[], windowMs: number): number {
 }
 
 describe('sender on fake time: the token is renewed in a slot a waiting request gives up', () => {
-  for (const [limit, ttlSeconds] of [[1, 3], [2, 2.5], [3, 1.5]] as const) {
+  for (const [limit, ttlSeconds] of [
+    [1, 3],
+    [2, 2.5],
+    [3, 1.5],
+  ] as const) {
     it(`${limit} per second, tokens living ${ttlSeconds} s: no 401, no deadlock, never over the limit`, async () => {
       const clock = createFakeClock();
       const api = fakeOAuthApi(clock, ttlSeconds);
       const source = createSource(
-        { url: 'https://api.invalid', credentials: { kind: 'oauth', clientId: 'c', clientSecret: 'fake-secret-1' }, rateLimit: limit, rateWindowMs: 1000, pageSize: 50, timeoutMs: 1000, maxRetries: 2 },
+        {
+          url: 'https://api.invalid',
+          credentials: { kind: 'oauth', clientId: 'c', clientSecret: 'fake-secret-1' },
+          rateLimit: limit,
+          rateWindowMs: 1000,
+          pageSize: 50,
+          timeoutMs: 1000,
+          maxRetries: 2,
+        },
         { clock, logger: createSilentLogger(), transport: api.transport },
       );
       const answers = await clock.run(Promise.all(Array.from({ length: 12 }, () => source.api.fetchDeviceDetails('H1'))));
       expect(answers).toEqual(Array(12).fill('present'));
       expect(api.log.filter((e) => e.status === 401)).toEqual([]);
-      expect(maxInWindow(api.log.map((e) => e.at), 1000)).toBeLessThanOrEqual(limit);
+      expect(
+        maxInWindow(
+          api.log.map((e) => e.at),
+          1000,
+        ),
+      ).toBeLessThanOrEqual(limit);
       // One token per lifetime or so, not one per request.
       expect(api.log.filter((e) => e.path === 'token').length).toBeLessThanOrEqual(Math.ceil(12 / limit / (ttlSeconds * 0.9)) + 1);
     });

@@ -6,9 +6,7 @@ import { redactText } from '../lib/redact.ts';
 import { createFailGate, type FailGate } from './gates.ts';
 import type { Permit, RateLimiter } from './rateLimiter.ts';
 import { createSlotPool, type SlotPool } from './slotPool.ts';
-import {
-  backoffDelay, isRetryableNetworkCode, isRetryableStatus, serverRetryDelay, type BackoffOptions,
-} from './retryPolicy.ts';
+import { backoffDelay, isRetryableNetworkCode, isRetryableStatus, serverRetryDelay, type BackoffOptions } from './retryPolicy.ts';
 import { ResponseTooLargeError, type HttpRequest, type HttpResponse, type Transport } from './transport.ts';
 
 export interface RequestStats {
@@ -98,7 +96,12 @@ export function createSender(deps: SenderDeps): Send {
 }
 
 async function sendWithRetries(
-  deps: SenderDeps, slots: SlotDeps, self: object, build: Parameters<Send>[0], ctx: RequestContext, signal?: AbortSignal,
+  deps: SenderDeps,
+  slots: SlotDeps,
+  self: object,
+  build: Parameters<Send>[0],
+  ctx: RequestContext,
+  signal?: AbortSignal,
 ): Promise<SentResponse> {
   for (let attempt = 1; ; attempt++) {
     const { permit, token } = await takeSlot(slots, self, ctx, attempt > 1, signal);
@@ -114,13 +117,20 @@ async function sendWithRetries(
       permit.answered();
     }
     if (!response && signal?.aborted) throw signal.reason;
-    const verdict = response ? judgeStatus(deps, ctx, attempt, spec.url, response) : judgeNetworkError(deps, ctx, attempt, spec.url, failure);
+    const verdict = response
+      ? judgeStatus(deps, ctx, attempt, spec.url, response)
+      : judgeNetworkError(deps, ctx, attempt, spec.url, failure);
     if (!verdict) return token === undefined ? response! : { ...response!, token };
     if (!verdict.retry) throw verdict.error;
     deps.stats.retries += 1;
     // The first to fail holds the gate and waits itself; the others wait for its verdict instead.
     const waitsItself = !verdict.gated || ctx.prerequisite === true || slots.gate.hold(self);
-    deps.logger.warn(`${ctx.what}: retrying`, { ...verdict.why, page: ctx.page, attempt, ...(waitsItself ? { delayMs: verdict.delayMs } : { afterFailingRequest: true }) });
+    deps.logger.warn(`${ctx.what}: retrying`, {
+      ...verdict.why,
+      page: ctx.page,
+      attempt,
+      ...(waitsItself ? { delayMs: verdict.delayMs } : { afterFailingRequest: true }),
+    });
     if (waitsItself && verdict.delayMs > 0) await deps.clock.sleep(verdict.delayMs, signal);
   }
 }
@@ -132,7 +142,11 @@ async function sendWithRetries(
  * at the front.
  */
 async function takeSlot(
-  deps: SlotDeps, self: object, ctx: RequestContext, retry: boolean, signal?: AbortSignal,
+  deps: SlotDeps,
+  self: object,
+  ctx: RequestContext,
+  retry: boolean,
+  signal?: AbortSignal,
 ): Promise<{ permit: Permit; token: string | undefined }> {
   if (ctx.prerequisite) return { permit: await deps.pool.take(signal), token: undefined };
   let first = retry;
@@ -170,7 +184,7 @@ async function takeSlot(
 }
 
 function anySignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  return a && b ? AbortSignal.any([a, b]) : a ?? b;
+  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
 }
 
 /**
@@ -185,10 +199,20 @@ function judgeStatus(deps: SenderDeps, ctx: RequestContext, attempt: number, url
   const hinted = serverRetryDelay(response.headers, now);
   const details = { status, page: ctx.page, attempts: attempt, body: snippet(response.body) };
   if (hinted !== undefined && hinted > deps.maxServerDelayMs) {
-    return { retry: false, error: new ApiError('API_RETRY_TOO_LONG', `${ctx.what}: ${url.origin} asked to wait ${Math.round(hinted / 1000)} s, more than allowed`, details) };
+    return {
+      retry: false,
+      error: new ApiError(
+        'API_RETRY_TOO_LONG',
+        `${ctx.what}: ${url.origin} asked to wait ${Math.round(hinted / 1000)} s, more than allowed`,
+        details,
+      ),
+    };
   }
   if (attempt > deps.maxRetries) {
-    return { retry: false, error: new ApiError(statusErrorCode(status), `${ctx.what} failed: ${url.origin} answered ${describeStatus(status)}`, details) };
+    return {
+      retry: false,
+      error: new ApiError(statusErrorCode(status), `${ctx.what} failed: ${url.origin} answered ${describeStatus(status)}`, details),
+    };
   }
   if (hinted) {
     deps.limiter.pauseUntil(now + hinted);
@@ -200,14 +224,26 @@ function judgeStatus(deps: SenderDeps, ctx: RequestContext, attempt: number, url
 function judgeNetworkError(deps: SenderDeps, ctx: RequestContext, attempt: number, url: URL, error: unknown): Verdict {
   // The same request would bring the same body: retrying only spends the rate limit.
   if (error instanceof ResponseTooLargeError) {
-    return { retry: false, error: new ApiError('API_RESPONSE_TOO_LARGE',
-      `${ctx.what}: response larger than ${error.limitBytes} bytes (raise METAACCESS_MAX_RESPONSE_BYTES if the API really sends that much)`,
-      { page: ctx.page, attempts: attempt }) };
+    return {
+      retry: false,
+      error: new ApiError(
+        'API_RESPONSE_TOO_LARGE',
+        `${ctx.what}: response larger than ${error.limitBytes} bytes (raise METAACCESS_MAX_RESPONSE_BYTES if the API really sends that much)`,
+        { page: ctx.page, attempts: attempt },
+      ),
+    };
   }
   const code = (error as { code?: string }).code;
   if (!isRetryableNetworkCode(code) || attempt > deps.maxRetries) {
-    return { retry: false, error: new ApiError('API_NETWORK', `${ctx.what} failed: ${url.origin} unreachable (${code ?? 'network error'})`,
-      { page: ctx.page, attempts: attempt }, new Error(redactText((error as Error).message ?? String(error)))) };
+    return {
+      retry: false,
+      error: new ApiError(
+        'API_NETWORK',
+        `${ctx.what} failed: ${url.origin} unreachable (${code ?? 'network error'})`,
+        { page: ctx.page, attempts: attempt },
+        new Error(redactText((error as Error).message ?? String(error))),
+      ),
+    };
   }
   return { retry: true, delayMs: backoffDelay(attempt, deps.backoff), why: { code }, gated: true };
 }
@@ -217,7 +253,9 @@ function noteRateLimited(deps: SenderDeps): void {
   const before = deps.limiter.marginMs;
   deps.limiter.widenMargin();
   if (deps.limiter.marginMs > before) {
-    deps.logger.warn('the server refused a request the rate limiter allowed; widening its safety margin', { marginMs: deps.limiter.marginMs });
+    deps.logger.warn('the server refused a request the rate limiter allowed; widening its safety margin', {
+      marginMs: deps.limiter.marginMs,
+    });
   }
 }
 

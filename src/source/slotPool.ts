@@ -43,7 +43,10 @@ export function createSlotPool(limiter: RateLimiter): SlotPool {
       const i = takers.indexOf(taker);
       if (i >= 0) takers.splice(i, 1);
       // Both can arrive: the one not used is given back unsent.
-      void granted.then((p) => p !== winner && p.cancel(), () => undefined);
+      void granted.then(
+        (p) => p !== winner && p.cancel(),
+        () => undefined,
+      );
       void donated.then((p) => p !== winner && p.cancel());
     }
   }

@@ -23,7 +23,15 @@ describe('token after the slot', () => {
     sim = createSimulator({ devices: 30, seed: 4, auth: { ...CLIENT, tokenTtlSeconds: 0.5 }, rateLimit: { limit: 10, windowMs: 500 } });
     await sim.start();
     const source = createSource(
-      { url: sim.url, credentials: { kind: 'oauth', ...CLIENT }, rateLimit: 10, rateWindowMs: 500, pageSize: 50, timeoutMs: 5000, maxRetries: 3 },
+      {
+        url: sim.url,
+        credentials: { kind: 'oauth', ...CLIENT },
+        rateLimit: 10,
+        rateWindowMs: 500,
+        pageSize: 50,
+        timeoutMs: 5000,
+        maxRetries: 3,
+      },
       { clock: systemClock, logger: createSilentLogger() },
     );
     const hwid = String(sim.list()[0]!.hwid);
@@ -44,13 +52,23 @@ describe('shared OAuth token request', () => {
   function heldSend() {
     const requests: { signal: AbortSignal | undefined; answer(r: SentResponse): void }[] = [];
     const send: Send = (_build, _ctx, signal) => new Promise((resolve) => requests.push({ signal, answer: resolve }));
-    const ok = (token: string): SentResponse => ({ status: 200, headers: {}, body: JSON.stringify({ access_token: token, expires_in: 3600 }) });
+    const ok = (token: string): SentResponse => ({
+      status: 200,
+      headers: {},
+      body: JSON.stringify({ access_token: token, expires_in: 3600 }),
+    });
     return { send, requests, ok };
   }
 
   it('is not bound to the first caller: a cancelled prefetch leaves the token to the pages still waiting', async () => {
     const { send, requests, ok } = heldSend();
-    const tokens = createOAuthTokenProvider({ baseUrl: 'http://127.0.0.1:9', ...CLIENT, send, clock: createFakeClock(), stats: createRequestStats() });
+    const tokens = createOAuthTokenProvider({
+      baseUrl: 'http://127.0.0.1:9',
+      ...CLIENT,
+      send,
+      clock: createFakeClock(),
+      stats: createRequestStats(),
+    });
     const prefetch = new AbortController();
     const cancelled = tokens.getToken(prefetch.signal);
     const waiting = tokens.getToken(new AbortController().signal);

@@ -49,15 +49,21 @@ export function createOAuthTokenProvider(options: OAuthOptions): TokenProvider {
 
   async function fetchToken(signal: AbortSignal): Promise<string> {
     options.stats.tokenRequests += 1;
-    const response = await options.send(() => ({
-      method: 'POST',
-      url: new URL('/o/oauth/token', options.baseUrl),
-      form: { grant_type: 'client_credentials', client_id: options.clientId, client_secret: options.clientSecret },
-    }), { what: 'token request', prerequisite: true }, signal);
+    const response = await options.send(
+      () => ({
+        method: 'POST',
+        url: new URL('/o/oauth/token', options.baseUrl),
+        form: { grant_type: 'client_credentials', client_id: options.clientId, client_secret: options.clientSecret },
+      }),
+      { what: 'token request', prerequisite: true },
+      signal,
+    );
     if (response.status !== 200) {
       // A 400/401 here is about the client credentials, not an access token.
-      const why = response.status === 400 || response.status === 401
-        ? 'refused: check METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET' : describeStatus(response.status);
+      const why =
+        response.status === 400 || response.status === 401
+          ? 'refused: check METAACCESS_CLIENT_ID and METAACCESS_CLIENT_SECRET'
+          : describeStatus(response.status);
       throw new ApiError('API_AUTH_FAILED', `token request ${why}`, { status: response.status, body: snippet(response.body) });
     }
     const parsed = parseTokenBody(response.body);
@@ -70,7 +76,9 @@ export function createOAuthTokenProvider(options: OAuthOptions): TokenProvider {
   function startFlight(): Flight {
     const controller = new AbortController();
     const started: Flight = {
-      controller, waiting: 0, settled: false,
+      controller,
+      waiting: 0,
+      settled: false,
       promise: fetchToken(controller.signal).finally(() => {
         started.settled = true;
         if (flight === started) flight = undefined;

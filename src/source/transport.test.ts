@@ -17,7 +17,10 @@ async function startSim(): Promise<Simulator> {
 }
 
 const pageRequest = (s: Simulator, extra: Partial<HttpRequest> = {}): HttpRequest => ({
-  method: 'GET', url: new URL(`${DEVICES_PATH}?access_token=T&limit=10&page=1&order=asc`, s.url), timeoutMs: 5000, ...extra,
+  method: 'GET',
+  url: new URL(`${DEVICES_PATH}?access_token=T&limit=10&page=1&order=asc`, s.url),
+  timeoutMs: 5000,
+  ...extra,
 });
 
 /**
@@ -49,7 +52,12 @@ describe('got transport', () => {
     const first = await transport(pageRequest(s, { onSent: ({ reusedSocket }) => sent.push(reusedSocket) }));
     expect(first.status).toBe(200);
     expect(first.headers['content-type']).toMatch(/application\/json/);
-    expect((JSON.parse(first.body) as unknown[]).map((d) => (d as { hwid: string }).hwid)).toEqual(s.list().slice(0, 10).map((d) => d.hwid));
+    expect((JSON.parse(first.body) as unknown[]).map((d) => (d as { hwid: string }).hwid)).toEqual(
+      s
+        .list()
+        .slice(0, 10)
+        .map((d) => d.hwid),
+    );
     await transport(pageRequest(s, { onSent: ({ reusedSocket }) => sent.push(reusedSocket) }));
     expect(sent).toEqual([false, true]);
 

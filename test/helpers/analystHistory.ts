@@ -57,11 +57,12 @@ const SONOMA: Os = ['MacOS', 'macOS Sonoma', 'Apple Inc.', '14.4.1'];
 const UBUNTU: Os = ['Linux', 'Ubuntu 22.04.4 LTS', 'Canonical Ltd.', '22.04'];
 
 /** A value per run (index 0..7), or the same in every run. */
-interface Runs<T> { runs: readonly T[] }
+interface Runs<T> {
+  runs: readonly T[];
+}
 type PerRun<T> = T | Runs<T>;
 const perRun = <T>(runs: readonly T[]): Runs<T> => ({ runs });
-const at = <T>(v: PerRun<T>, run: number): T =>
-  (typeof v === 'object' && v !== null && 'runs' in v ? (v as Runs<T>).runs[run]! : (v as T));
+const at = <T>(v: PerRun<T>, run: number): T => (typeof v === 'object' && v !== null && 'runs' in v ? (v as Runs<T>).runs[run]! : (v as T));
 /** `first` up to run `change` (exclusive), then `then`. */
 const from = <T>(change: number, first: T, then: T): Runs<T> => perRun(Array.from({ length: RUNS }, (_, r) => (r < change ? first : then)));
 
@@ -93,8 +94,12 @@ const SPECS: readonly Spec[] = [
   { key: 'F', hostname: 'DESKTOP-MOVER', status: 0, os: WIN10, ips: from(3, ['192.168.1.20'], ['192.168.1.21']) },
   // Still reporting, then compliant; OS upgrade at run 4, agent upgrade at run 5; two adapters in one /24.
   {
-    key: 'G', hostname: 'SRV-APP01', status: perRun([3, 3, 0, 0, 0, 0, 0, 0]), os: from(4, SRV2019, SRV2022),
-    agent: from(5, '4.3.3417.0', '4.3.3502.0'), ips: ['10.30.0.5', '10.30.0.6'],
+    key: 'G',
+    hostname: 'SRV-APP01',
+    status: perRun([3, 3, 0, 0, 0, 0, 0, 0]),
+    os: from(4, SRV2019, SRV2022),
+    agent: from(5, '4.3.3417.0', '4.3.3502.0'),
+    ips: ['10.30.0.5', '10.30.0.6'],
   },
   // Removed at run 5 (and stale before that: a removed device is not "not seen").
   { key: 'H', hostname: 'LEAVER-01', listed: (r) => r < 5, status: 1, os: WIN10, ips: ['10.20.1.12'], staleDays: 60 },
@@ -132,9 +137,20 @@ function rawDevice(spec: Spec, run: number, runAt: number, now: number): RawDevi
     exempt: spec.exempt ? 1 : 0,
     user_info: { username: 'analyst', domain: 'CORP' },
     user: '',
-    os_info: { family, name, vendor, version, service_pack_version: '0.0', architecture: '64-Bit', os_language: 'English', user_password_set: '1' },
+    os_info: {
+      family,
+      name,
+      vendor,
+      version,
+      service_pack_version: '0.0',
+      architecture: '64-Bit',
+      os_language: 'English',
+      user_password_set: '1',
+    },
     network_info: at(spec.ips, run).map((ip, i) => ({
-      mac_addr: `00:0c:29:00:${spec.key.charCodeAt(0).toString(16)}:${String(i).padStart(2, '0')}`, ipv4_addr: ip, ipv6_addr: '',
+      mac_addr: `00:0c:29:00:${spec.key.charCodeAt(0).toString(16)}:${String(i).padStart(2, '0')}`,
+      ipv4_addr: ip,
+      ipv6_addr: '',
     })),
     status,
     remediation_link: `https://gears.opswat.com/gears/remediation/0/${hwid}/x/remediation.html`,
@@ -179,13 +195,18 @@ export async function buildKnownHistory(): Promise<KnownHistory> {
       const served = SPECS.filter((s) => s.listed?.(index) ?? true).map((s) => rawDevice(s, index, runAt, now));
       harness.sim.setDevices(served);
       const summary: RunSummary = await runSync({
-        database: harness.tdb.database, source: harness.makeSource(), clock: plan.hour === null ? systemClock : clockAt(runAt),
-        logger: harness.logger, trigger: 'test',
+        database: harness.tdb.database,
+        source: harness.makeSource(),
+        clock: plan.hour === null ? systemClock : clockAt(runAt),
+        logger: harness.logger,
+        trigger: 'test',
         settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: ZONE },
       });
       if (summary.status !== 'succeeded') throw new Error(`known history: run ${index} ${summary.status}: ${summary.error ?? ''}`);
       if (localDay(summary.finishedAt.getTime()) !== day) {
-        throw new Error(`known history: run ${index} finished on ${localDay(summary.finishedAt.getTime())}, not ${day} (the test crossed midnight in ${ZONE}: run it again)`);
+        throw new Error(
+          `known history: run ${index} finished on ${localDay(summary.finishedAt.getTime())}, not ${day} (the test crossed midnight in ${ZONE}: run it again)`,
+        );
       }
       runs.push({ index, runId: summary.runId, day, finishedAt: summary.finishedAt, served });
     }

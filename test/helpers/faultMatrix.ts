@@ -54,7 +54,8 @@ function issuedTokens(seed: number, n = 5): string[] {
 
 export async function openCase(cleanUp: CleanUp, options: CaseOptions): Promise<FaultCase> {
   const sim = createSimulator({
-    devices: options.devices, seed: options.seed,
+    devices: options.devices,
+    seed: options.seed,
     auth: options.oauth ? TEST_CLIENT : { token: TEST_TOKEN },
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   });
@@ -81,7 +82,11 @@ export async function openCase(cleanUp: CleanUp, options: CaseOptions): Promise<
   };
   const secrets = options.oauth ? [TEST_CLIENT.clientSecret, ...issuedTokens(options.seed)] : [TEST_TOKEN];
   return {
-    sim, tdb, env, secrets, hasDatabase: tdb !== undefined,
+    sim,
+    tdb,
+    env,
+    secrets,
+    hasDatabase: tdb !== undefined,
     query: async <T extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
       if (!tdb) throw new Error('this case has no database');
       return queryOnce<T>(tdb.url, text, params);
@@ -96,7 +101,8 @@ export async function openCase(cleanUp: CleanUp, options: CaseOptions): Promise<
  */
 export async function queryOnce<T extends pg.QueryResultRow>(url: string, text: string, params?: unknown[]): Promise<T[]> {
   const client = new pg.Client({
-    connectionString: url, application_name: 'faultmatrix-test',
+    connectionString: url,
+    application_name: 'faultmatrix-test',
     options: '-c idle_session_timeout=0 -c statement_timeout=0 -c lock_timeout=0',
   });
   client.on('error', () => undefined);
@@ -115,7 +121,9 @@ export interface Baseline {
 }
 
 export async function captureBaseline(c: FaultCase): Promise<Baseline> {
-  const [daily] = await c.query<{ t: string | null }>(`select string_agg(d::text, E'\\n' order by day) as t from metaaccess.compliance_daily d`);
+  const [daily] = await c.query<{ t: string | null }>(
+    `select string_agg(d::text, E'\\n' order by day) as t from metaaccess.compliance_daily d`,
+  );
   const [runs] = await c.query<{ n: number }>(`select count(*)::int as n from metaaccess.sync_runs`);
   return { daily: daily?.t ?? '', runs: runs!.n };
 }
@@ -135,7 +143,9 @@ export interface RunRow {
 export async function runRow(c: FaultCase, id?: number): Promise<RunRow> {
   const rows = await c.query<RunRow>(
     `select id, status, error_code, error, notes, pages, rate_limited, devices_seen, devices_removed from metaaccess.sync_runs
-     where id = coalesce($1::int, (select max(id) from metaaccess.sync_runs))`, [id ?? null]);
+     where id = coalesce($1::int, (select max(id) from metaaccess.sync_runs))`,
+    [id ?? null],
+  );
   expect(rows, `sync_runs row ${id ?? '(latest)'}`).toHaveLength(1);
   return rows[0]!;
 }
@@ -158,7 +168,10 @@ export function expectNoCrash(result: CliResult): void {
   expect(result.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   const summary = parseSummary(result);
   const errorLine = /^metaaccess-sync sync: error: .+$/m.test(result.stderr);
-  expect(summary !== undefined || errorLine, `neither a summary on stdout nor a one-line error on stderr:\n${result.stdout}\n${result.stderr}`).toBe(true);
+  expect(
+    summary !== undefined || errorLine,
+    `neither a summary on stdout nor a one-line error on stderr:\n${result.stdout}\n${result.stderr}`,
+  ).toBe(true);
 }
 
 export function parseSummary(result: CliResult): Record<string, unknown> | undefined {
@@ -219,7 +232,10 @@ export async function expectInvariants(c: FaultCase, e: Expectation): Promise<Ru
 export async function expectNoPresentDeviceRemoved(c: FaultCase): Promise<void> {
   const present = new Set(c.sim.list().map((d) => String(d.hwid)));
   const removed = await c.query<{ hwid: string }>(`select hwid from metaaccess.devices where removed_at is not null`);
-  expect(removed.map((r) => r.hwid).filter((h) => present.has(h)), 'present devices marked removed').toEqual([]);
+  expect(
+    removed.map((r) => r.hwid).filter((h) => present.has(h)),
+    'present devices marked removed',
+  ).toEqual([]);
 }
 
 export async function expectTrendUnchanged(c: FaultCase, runId: number, baseline: Baseline): Promise<void> {
@@ -250,14 +266,20 @@ export async function expectNoSecrets(c: FaultCase, outputs: string[]): Promise<
 
 /** Devices pages the simulator answered with 200, optionally only those after log index `from`. */
 export function servedPages(sim: Simulator, from = 0): number[] {
-  return sim.log.slice(from).filter((e) => e.path === 'devices' && e.status === 200).map((e) => e.page!);
+  return sim.log
+    .slice(from)
+    .filter((e) => e.path === 'devices' && e.status === 200)
+    .map((e) => e.page!);
 }
 
 /** Terminates the product's backends on this test database; returns how many. */
 export async function terminateBackends(c: FaultCase, appName: string | RegExp, exceptPids: number[] = []): Promise<number> {
   const rows = await c.query<{ pid: number; application_name: string }>(
-    `select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
-  const targets = rows.filter((r) => (typeof appName === 'string' ? r.application_name === appName : appName.test(r.application_name)) && !exceptPids.includes(r.pid));
+    `select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+  );
+  const targets = rows.filter(
+    (r) => (typeof appName === 'string' ? r.application_name === appName : appName.test(r.application_name)) && !exceptPids.includes(r.pid),
+  );
   for (const t of targets) await c.query(`select pg_terminate_backend($1)`, [t.pid]);
   return targets.length;
 }
@@ -307,10 +329,15 @@ export function runUnsharedCli(args: string[], env: Record<string, string>, opti
     });
   });
   return {
-    child, done,
+    child,
+    done,
     cliPid: () => {
       try {
-        const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+        const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number);
         return children[0];
       } catch {
         return undefined;
@@ -321,6 +348,8 @@ export function runUnsharedCli(args: string[], env: Record<string, string>, opti
 
 /** The NSpid line of /proc/PID/status: the PID as seen from each namespace, outermost first. */
 export function namespacePids(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('NSpid:'));
   return line ? line.slice('NSpid:'.length).trim().split(/\s+/).map(Number) : [];
 }

@@ -56,18 +56,34 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const apiConfig: Config['api'] = {
     url: sim.url,
     credentials: { kind: 'token', accessToken: TEST_TOKEN },
-    rateLimit: 1000, rateWindowMs: 1000, pageSize: 50, timeoutMs: 5000, maxRetries: 5,
-    maxResponseBytes: 16 * 1024 * 1024, allowInsecure: false, insecure: false,
+    rateLimit: 1000,
+    rateWindowMs: 1000,
+    pageSize: 50,
+    timeoutMs: 5000,
+    maxRetries: 5,
+    maxResponseBytes: 16 * 1024 * 1024,
+    allowInsecure: false,
+    insecure: false,
     ...options.api,
   };
   const makeSource = () => createSource(apiConfig, { clock: systemClock, logger, backoff: { baseMs: 5, capMs: 40 } });
   return {
-    sim, tdb, logs, logger, apiConfig, makeSource,
-    sync: (o = {}) => runSync({
-      database: tdb.database, source: o.source ?? makeSource(), clock: o.clock ?? systemClock, logger, trigger: 'test',
-      settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC', ...options.settings, ...o.settings },
-      ...(o.signal ? { signal: o.signal } : {}),
-    }),
+    sim,
+    tdb,
+    logs,
+    logger,
+    apiConfig,
+    makeSource,
+    sync: (o = {}) =>
+      runSync({
+        database: tdb.database,
+        source: o.source ?? makeSource(),
+        clock: o.clock ?? systemClock,
+        logger,
+        trigger: 'test',
+        settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC', ...options.settings, ...o.settings },
+        ...(o.signal ? { signal: o.signal } : {}),
+      }),
     close: async () => {
       await sim.close();
       await tdb.drop();

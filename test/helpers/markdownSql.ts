@@ -33,7 +33,8 @@ export function parseMarkdown(path: string): MarkdownDoc {
     const open = /^\s*(`{3,}|~{3,})\s*([\w-]*)\s*$/.exec(line);
     if (fence) {
       if (open && open[1]!.startsWith(fence.marker) && open[2] === '') {
-        if (fence.sql) sqlBlocks.push({ heading: headings.at(-1), sql: lines.slice(fence.start + 1, index).join('\n'), line: fence.start + 1 });
+        if (fence.sql)
+          sqlBlocks.push({ heading: headings.at(-1), sql: lines.slice(fence.start + 1, index).join('\n'), line: fence.start + 1 });
         fence = null;
       }
       return;

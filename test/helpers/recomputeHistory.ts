@@ -34,7 +34,17 @@ export interface Removal {
 }
 
 /** The change kinds a snapshot can show (the others — hostname, adapters… — snapshots do not keep). */
-export const SNAPSHOT_CHANGES = ['added', 'removed', 'returned', 'status', 'critical_status', 'exempt', 'agent_version', 'os_name', 'os_version'];
+export const SNAPSHOT_CHANGES = [
+  'added',
+  'removed',
+  'returned',
+  'status',
+  'critical_status',
+  'exempt',
+  'agent_version',
+  'os_name',
+  'os_version',
+];
 
 interface Snap {
   run_id: number;
@@ -50,12 +60,23 @@ interface Snap {
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const FIELDS = ['status', 'critical_status', 'exempt', 'agent_version', 'os_name', 'os_version'] as const;
 
-export async function recomputeFromSnapshots(db: Executor, removals: Removal[] = []): Promise<{ intervals: IntervalRow[]; changes: ChangeRow[] }> {
-  const runs = (await queryRows<{ id: number }>(db, sql`
-    select id from metaaccess.sync_runs r where exists (select 1 from metaaccess.snapshots s where s.run_id = r.id) order by finished_at, id`)).map((r) => r.id);
+export async function recomputeFromSnapshots(
+  db: Executor,
+  removals: Removal[] = [],
+): Promise<{ intervals: IntervalRow[]; changes: ChangeRow[] }> {
+  const runs = (
+    await queryRows<{ id: number }>(
+      db,
+      sql`
+    select id from metaaccess.sync_runs r where exists (select 1 from metaaccess.snapshots s where s.run_id = r.id) order by finished_at, id`,
+    )
+  ).map((r) => r.id);
   const seqOf = new Map(runs.map((id, i) => [id, i]));
-  const snaps = await queryRows<Snap>(db, sql`
-    select run_id, device_id, status, critical_status, exempt, agent_version, os_name, os_version from metaaccess.device_snapshots`);
+  const snaps = await queryRows<Snap>(
+    db,
+    sql`
+    select run_id, device_id, status, critical_status, exempt, agent_version, os_name, os_version from metaaccess.device_snapshots`,
+  );
   const byDevice = new Map<number, Snap[]>();
   for (const s of snaps) byDevice.set(s.device_id, [...(byDevice.get(s.device_id) ?? []), s]);
   const intervals: IntervalRow[] = [];
@@ -91,8 +112,15 @@ export async function recomputeFromSnapshots(db: Executor, removals: Removal[] =
         }
       }
       open ??= {
-        deviceId, status: s.status, criticalStatus: s.critical_status, exempt: s.exempt, fromRun: s.run_id, toRun: null,
-        firstRunId: s.run_id, lastRunId: null, sinceRun: carried && carried.status === s.status ? carried.sinceRun : s.run_id,
+        deviceId,
+        status: s.status,
+        criticalStatus: s.critical_status,
+        exempt: s.exempt,
+        fromRun: s.run_id,
+        toRun: null,
+        firstRunId: s.run_id,
+        lastRunId: null,
+        sinceRun: carried && carried.status === s.status ? carried.sinceRun : s.run_id,
       };
       prev = s;
     }
@@ -108,20 +136,31 @@ export async function recomputeFromSnapshots(db: Executor, removals: Removal[] =
 
 /** The maintained tables, in the same shape (interval ends as run ids). */
 export async function storedHistory(db: Executor, kinds = SNAPSHOT_CHANGES): Promise<{ intervals: IntervalRow[]; changes: ChangeRow[] }> {
-  const intervals = await queryRows<IntervalRow>(db, sql`
+  const intervals = await queryRows<IntervalRow>(
+    db,
+    sql`
     select device_id as "deviceId", status, critical_status as "criticalStatus", exempt,
       (select id from metaaccess.sync_runs r where r.finished_at = i.valid_from) as "fromRun",
       (select id from metaaccess.sync_runs r where r.finished_at = i.valid_to) as "toRun",
       first_run_id as "firstRunId", last_run_id as "lastRunId",
       (select id from metaaccess.sync_runs r where r.finished_at = i.status_since) as "sinceRun"
-    from metaaccess.device_status_intervals i`);
-  const changes = await queryRows<ChangeRow>(db, sql`
+    from metaaccess.device_status_intervals i`,
+  );
+  const changes = await queryRows<ChangeRow>(
+    db,
+    sql`
     select run_id as "runId", device_id as "deviceId", change, old_value as "oldValue", new_value as "newValue"
-    from metaaccess.device_changes where change = any(${sql.param(kinds)}::text[])`);
+    from metaaccess.device_changes where change = any(${sql.param(kinds)}::text[])`,
+  );
   return { intervals: sortIntervals(intervals), changes: sortChanges(changes) };
 }
 
 const sortIntervals = (rows: IntervalRow[]) => [...rows].sort((a, b) => a.deviceId - b.deviceId || a.fromRun - b.fromRun);
 const sortChanges = (rows: ChangeRow[]) =>
-  [...rows].sort((a, b) => a.runId - b.runId || a.deviceId - b.deviceId || (a.change < b.change ? -1 : a.change > b.change ? 1 : 0)
-    || String(a.oldValue ?? a.newValue).localeCompare(String(b.oldValue ?? b.newValue)));
+  [...rows].sort(
+    (a, b) =>
+      a.runId - b.runId
+      || a.deviceId - b.deviceId
+      || (a.change < b.change ? -1 : a.change > b.change ? 1 : 0)
+      || String(a.oldValue ?? a.newValue).localeCompare(String(b.oldValue ?? b.newValue)),
+  );

@@ -3,7 +3,18 @@ import type { DailyRow, ReportInput } from '../../src/report/model.ts';
 export const HOSTILE_HOSTNAME = '<img src=x onerror=alert(1)>\x1b[31mRED\u202Eevil</script>';
 
 function daily(day: string, runId: number, devices: number, compliant: number, nonCompliant: number, inProgress: number): DailyRow {
-  return { day, runId, capturedAt: new Date(`${day}T02:30:00Z`), devices, compliant, nonCompliant, inProgress, critical: 3, exempt: 1, active: devices - 2 };
+  return {
+    day,
+    runId,
+    capturedAt: new Date(`${day}T02:30:00Z`),
+    devices,
+    compliant,
+    nonCompliant,
+    inProgress,
+    critical: 3,
+    exempt: 1,
+    active: devices - 2,
+  };
 }
 
 /** A week of history ending 2026-03-10, with a day without a run (03-07) and a day before the period. */
@@ -34,7 +45,11 @@ export function sampleInput(overrides: Partial<ReportInput> = {}): ReportInput {
       { os: 'iOS', devices: 3 },
     ],
     longest: [
-      { hwid: 'A1B2C3D4E5F60718293A4B5C6D7E8F90-LONGER-THAN-THE-COLUMN', hostname: 'finance-laptop-with-a-very-long-name', since: new Date('2026-02-01T02:30:00Z') },
+      {
+        hwid: 'A1B2C3D4E5F60718293A4B5C6D7E8F90-LONGER-THAN-THE-COLUMN',
+        hostname: 'finance-laptop-with-a-very-long-name',
+        since: new Date('2026-02-01T02:30:00Z'),
+      },
       { hwid: 'HW-2', hostname: HOSTILE_HOSTNAME, since: new Date('2026-03-04T02:30:00Z') },
       { hwid: 'HW-3', hostname: null, since: new Date('2026-03-09T14:00:00Z') },
     ],

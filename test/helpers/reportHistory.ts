@@ -12,7 +12,13 @@ import type { Harness } from './harness.ts';
 const DAY = 86_400_000;
 
 /** When each run happens: whole days before today (UTC), hour of that day. Run 4 and 5 share a day. */
-export const RUN_TIMES = [{ daysAgo: 6, hour: 3 }, { daysAgo: 4, hour: 3 }, { daysAgo: 2, hour: 3 }, { daysAgo: 1, hour: 3 }, { daysAgo: 1, hour: 5 }];
+export const RUN_TIMES = [
+  { daysAgo: 6, hour: 3 },
+  { daysAgo: 4, hour: 3 },
+  { daysAgo: 2, hour: 3 },
+  { daysAgo: 1, hour: 3 },
+  { daysAgo: 1, hour: 5 },
+];
 
 /** Clears the screen if printed raw; runs script if put into the page unescaped. */
 export const HOSTILE = '\x1b[2J<img src=x onerror="document.title=\'pwned\'">';
@@ -53,17 +59,27 @@ export function countsAtRun(i: number): Counts {
   const listed = DEVICES.filter((d) => d.status[i] !== null);
   const count = (pred: (d: DeviceSpec) => boolean) => listed.filter(pred).length;
   return {
-    devices: listed.length, compliant: count((d) => d.status[i] === 0), nonCompliant: count((d) => d.status[i] === 1),
-    inProgress: count((d) => d.status[i] === 3), critical: count((d) => d.critical?.[i] === 1),
-    exempt: count((d) => d.exempt === true), active: count((d) => d.active !== false),
+    devices: listed.length,
+    compliant: count((d) => d.status[i] === 0),
+    nonCompliant: count((d) => d.status[i] === 1),
+    inProgress: count((d) => d.status[i] === 3),
+    critical: count((d) => d.critical?.[i] === 1),
+    exempt: count((d) => d.exempt === true),
+    active: count((d) => d.active !== false),
   };
 }
 
 function rawDevice(template: Record<string, unknown>, d: DeviceSpec, i: number): Record<string, unknown> {
   const { os_info: os, ...rest } = template;
   return {
-    ...rest, hwid: hwidOf(d.key), hostname: d.hostname, nickname: d.hostname, status: d.status[i], critical_status: d.critical?.[i] ?? 0,
-    exempt: d.exempt ? 1 : 0, active: d.active === false ? 0 : 1,
+    ...rest,
+    hwid: hwidOf(d.key),
+    hostname: d.hostname,
+    nickname: d.hostname,
+    status: d.status[i],
+    critical_status: d.critical?.[i] ?? 0,
+    exempt: d.exempt ? 1 : 0,
+    active: d.active === false ? 0 : 1,
     ...(d.os === null ? {} : { os_info: { ...(os as object), name: d.os } }),
   };
 }
@@ -86,7 +102,11 @@ export async function buildKnownHistory(h: Harness): Promise<RunSummary[]> {
   for (const [i, at] of RUN_TIMES.entries()) {
     h.sim.setDevices(DEVICES.filter((d) => d.status[i] !== null).map((d) => rawDevice(template, d, i)));
     const run = await runSync({
-      database: h.tdb.database, source: h.makeSource(), clock: clockAt(runTime(at.daysAgo, at.hour)), logger: h.logger, trigger: 'test',
+      database: h.tdb.database,
+      source: h.makeSource(),
+      clock: clockAt(runTime(at.daysAgo, at.hour)),
+      logger: h.logger,
+      trigger: 'test',
       settings: { removalGuardPercent: 50, removalConfirm: 'recheck', timezone: 'UTC' },
     });
     if (run.status !== 'succeeded') throw new Error(`run ${i + 1} of the known history ${run.status}: ${run.error ?? run.notes}`);

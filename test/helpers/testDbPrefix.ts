@@ -11,8 +11,8 @@ export function testDbPrefix(env: NodeJS.ProcessEnv = process.env): string {
   const prefix = env.TEST_DB_PREFIX ?? DEFAULT_PREFIX;
   if (!PREFIX_PATTERN.test(prefix)) {
     throw new Error(
-      `TEST_DB_PREFIX=${JSON.stringify(prefix)} is not usable as a database name prefix: ` +
-        `1 to 31 characters of a-z, 0-9 and _, not starting with a digit (default ${DEFAULT_PREFIX}).`,
+      `TEST_DB_PREFIX=${JSON.stringify(prefix)} is not usable as a database name prefix: `
+        + `1 to 31 characters of a-z, 0-9 and _, not starting with a digit (default ${DEFAULT_PREFIX}).`,
     );
   }
   return prefix;

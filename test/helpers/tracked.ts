@@ -10,8 +10,17 @@ export function trackedFields(raw: unknown): string {
   const { device, os, adapters } = result.value;
   const set = (values: (string | null)[]) => [...new Set(values.filter((v) => v !== null))].sort();
   return JSON.stringify([
-    device.status, device.criticalStatus, device.exempt, device.hostname, os?.family ?? null, os?.name ?? null, os?.version ?? null,
-    device.machineType, device.agentVersion, set(adapters.map((a) => a.macAddr)), set(adapters.flatMap((a) => [a.ipv4Addr, a.ipv6Addr])),
+    device.status,
+    device.criticalStatus,
+    device.exempt,
+    device.hostname,
+    os?.family ?? null,
+    os?.name ?? null,
+    os?.version ?? null,
+    device.machineType,
+    device.agentVersion,
+    set(adapters.map((a) => a.macAddr)),
+    set(adapters.flatMap((a) => [a.ipv4Addr, a.ipv6Addr])),
   ]);
 }
 
