@@ -14,13 +14,19 @@ setInterval(() => {
 }, 2).unref();
 const url = await sim.start();
 process.send({ url });
-process.on('message', async ({ id, op }) => {
+process.on('message', ({ id, op }) => {
   if (op === 'stats') process.send({ id, value: sim.stats() });
   else if (op === 'log') process.send({ id, value: sim.log.map((e) => ({ ...e, epoch: performance.timeOrigin + e.at })) });
   else if (op === 'maxInWindow') process.send({ id, value: sim.maxInWindow() });
   else if (op === 'stalls') process.send({ id, value: stalls });
   else if (op === 'close') {
-    await sim.close();
-    process.send({ id, value: null }, () => process.exit(0));
+    // A close that fails ends this child with exit 1 and the error on stderr, so the parent sees it.
+    sim.close().then(
+      () => process.send({ id, value: null }, () => process.exit(0)),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
   }
 });

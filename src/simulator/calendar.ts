@@ -2,7 +2,9 @@
 
 const DAY_MS = 86_400_000;
 
-function zoneParts(ms: number, timeZone: string): Record<string, number> {
+type ZonePart = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second';
+
+function zoneParts(ms: number, timeZone: string): Record<ZonePart, number> {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
@@ -13,13 +15,14 @@ function zoneParts(ms: number, timeZone: string): Record<string, number> {
     minute: '2-digit',
     second: '2-digit',
   }).formatToParts(new Date(ms));
-  return Object.fromEntries(parts.filter((p) => p.type !== 'literal').map((p) => [p.type, Number(p.value)]));
+  // The options above ask for exactly these parts, so every one of them is present.
+  return Object.fromEntries(parts.filter((p) => p.type !== 'literal').map((p) => [p.type, Number(p.value)])) as Record<ZonePart, number>;
 }
 
 /** How far the zone's wall clock is ahead of UTC at `ms`. */
 function zoneOffsetMs(ms: number, timeZone: string): number {
   const p = zoneParts(ms, timeZone);
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - Math.floor(ms / 1000) * 1000;
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
 
 /** YYYY-MM-DD in `timeZone` at `ms`. */

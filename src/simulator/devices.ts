@@ -5,6 +5,12 @@
 import { HEX, int, MIXED_ALNUM, pick, randomChars, UPPER_ALNUM, weighted, type Rng } from './rng.ts';
 
 export type RawDevice = Record<string, unknown>;
+
+/** A device field as text: the generator writes strings (or null) there; a number or boolean a test put there is spelled out. */
+export function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+}
 export type ListOrder = 'asc' | 'des';
 
 // [family, name, vendor, version, service pack]

@@ -6,7 +6,7 @@
  * draws from streams named after its day, over a list kept in enrolment order.
  */
 import { createRng, deriveSeed, int, randomChars, UPPER_ALNUM, type Rng } from './rng.ts';
-import { isoSeconds, REFERENCE_TIME, type RawDevice } from './devices.ts';
+import { isoSeconds, REFERENCE_TIME, textOf, type RawDevice } from './devices.ts';
 import { adoptionDay, agentWaves, incidents, nonCompliantTarget, osWaves, type Wave } from './driftPlan.ts';
 import { nextOs, trackOf } from './osUpdates.ts';
 
@@ -98,7 +98,7 @@ export function startDrift(seed: number, devices: RawDevice[], day0AnchorMs?: nu
 /** Makes a new device of the account (its hwid never used before) from this stream. */
 export type Enrol = (rng: Rng) => RawDevice;
 
-const hwidOf = (device: RawDevice): string => String(device.hwid ?? '');
+const hwidOf = (device: RawDevice): string => textOf(device.hwid);
 const isMobile = (device: RawDevice): boolean => device.machine_type === 'phone' || device.machine_type === 'tablet';
 
 /** Sets the compliance fields consistently: issues only where the status says so. */
@@ -264,7 +264,7 @@ function moveAddresses(devices: RawDevice[], rng: Rng): number {
     const adapters = Array.isArray(device.network_info) ? (device.network_info as RawDevice[]) : [];
     if (adapters.length === 0 || rng() >= DRIFT_RATES.ipChange) continue;
     const adapter = adapters[int(rng, 0, adapters.length - 1)]!;
-    const [a = '10', b = '0'] = String(adapter.ipv4_addr ?? '').split('.');
+    const [a = '10', b = '0'] = textOf(adapter.ipv4_addr).split('.');
     const next = `${a}.${b}.${int(rng, 0, 255)}.${int(rng, 1, 254)}`;
     if (next === adapter.ipv4_addr) continue;
     adapter.ipv4_addr = next;
@@ -278,7 +278,7 @@ function rename(devices: RawDevice[], rng: Rng): number {
   let n = 0;
   for (const device of devices) {
     if (isMobile(device) || rng() >= DRIFT_RATES.rename) continue;
-    const old = String(device.hostname ?? '');
+    const old = textOf(device.hostname);
     const windows = /^(DESKTOP|LAPTOP|WIN-VM)-/.exec(old);
     const renamed = /^(.+)-(\d)$/.exec(old);
     const hostname = windows

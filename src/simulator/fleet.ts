@@ -1,4 +1,4 @@
-import { changeDevice, generateDevice, type DeviceOptions, type ListOrder, type RawDevice } from './devices.ts';
+import { changeDevice, generateDevice, textOf, type DeviceOptions, type ListOrder, type RawDevice } from './devices.ts';
 import { createRng, deriveSeed, HEX, randomChars, type Rng } from './rng.ts';
 
 export interface FleetOptions {
@@ -59,7 +59,7 @@ export function createFleet({ seed, devices: initial, mobileShare }: FleetOption
   const accountId = accountIdOf(seed);
   const used = new Set<string>();
   const opts: DeviceOptions = { mobileShare, accountId, isTaken: (hwid) => used.has(hwid) };
-  const hwidOf = (device: RawDevice | undefined): string => String(device?.hwid ?? '');
+  const hwidOf = (device: RawDevice | undefined): string => textOf(device?.hwid);
   let devices: RawDevice[] = [];
   const hidden = new Map<string, RawDevice>();
   let seq = 0;

@@ -1,6 +1,7 @@
 /** Which release a simulated device installs when an OS update wave of its platform reaches it. */
 import type { OsTrack } from './driftPlan.ts';
 import type { Rng } from './rng.ts';
+import { textOf } from './devices.ts';
 
 type OsInfo = Record<string, unknown>;
 export interface OsRelease {
@@ -10,8 +11,8 @@ export interface OsRelease {
 
 /** The update wave a device's OS follows; servers and legacy systems none. */
 export function trackOf(os: OsInfo): OsTrack | undefined {
-  const family = String(os.family ?? '').toLowerCase();
-  const name = String(os.name ?? '');
+  const family = textOf(os.family).toLowerCase();
+  const name = textOf(os.name);
   if (family === 'windows') return name.includes('Server') || name.startsWith('Windows 7') ? undefined : 'windows';
   if (family === 'macos') return 'mac';
   if (family === 'ios' || family === 'android' || family === 'linux') return family;
@@ -72,8 +73,8 @@ function nextLinux(name: string, version: string, rng: Rng): OsRelease | undefin
 
 /** The release the device installs, or undefined when it gets none (end of support, a vendor that lags). */
 export function nextOs(os: OsInfo, rng: Rng): OsRelease | undefined {
-  const name = String(os.name ?? '');
-  const version = String(os.version ?? '');
+  const name = textOf(os.name);
+  const version = textOf(os.version);
   switch (trackOf(os)) {
     case 'windows':
       return nextWindows(name, version, rng);

@@ -15,7 +15,7 @@ import { createFleet, type Fleet } from './fleet.ts';
 import { createRng, deriveSeed } from './rng.ts';
 import { createRateWindow } from './rateWindow.ts';
 import { apiError, json, PAST_END, RATE_LIMITED, type Reply } from './replies.ts';
-import type { Fault, RequestLogEntry, Simulator, SimulatorOptions } from './simulatorTypes.ts';
+import type { RequestLogEntry, Simulator, SimulatorOptions } from './simulatorTypes.ts';
 import { createStaticFleet } from './staticFleet.ts';
 
 export type { RawDevice } from './devices.ts';

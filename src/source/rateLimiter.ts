@@ -15,13 +15,14 @@ import { createArrivalWindow, type Slot } from './arrivalWindow.ts';
  * every grant. All times are epoch ms from the injected clock, so a window handed on to another
  * process (recentStarts → preload) means the same there.
  */
+// Properties, not methods: the callbacks use no `this`, so the transport may be handed `sent` alone.
 export interface Permit {
   /** Call when the request has been written to the socket; `reusedSocket` false for a new connection. */
-  sent(info?: { reusedSocket?: boolean }): void;
+  sent: (info?: { reusedSocket?: boolean }) => void;
   /** Call when the response (or an error) came back. */
-  answered(): void;
+  answered: () => void;
   /** The request will not be sent after all: the slot is given back (the server never saw it). */
-  cancel(): void;
+  cancel: () => void;
 }
 
 export interface AcquireOptions {

@@ -1,3 +1,4 @@
+import type { ClientRequest } from 'node:http';
 import got from 'got';
 
 export interface HttpRequest {
@@ -71,7 +72,7 @@ export function createGotTransport(options: GotTransportOptions): Transport {
 
 async function readBounded(stream: ReturnType<typeof got.stream>, limit: number, onSent: HttpRequest['onSent']): Promise<HttpResponse> {
   if (onSent) {
-    stream.on('request', (req) => req.once('finish', () => onSent({ reusedSocket: req.reusedSocket })));
+    stream.on('request', (req: ClientRequest) => req.once('finish', () => onSent({ reusedSocket: req.reusedSocket })));
   }
   let head: Omit<HttpResponse, 'body'> | undefined;
   stream.once('response', (response: { statusCode: number; headers: HttpResponse['headers'] }) => {
