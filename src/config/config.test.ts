@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../lib/errors.ts';
-import { CONFIG_VARIABLES, ConfigProblems, loadConfig, readEnvironment } from './config.ts';
+import { CONFIG_VARIABLES, ConfigProblems, loadConfig, readEnvironment, type Env } from './config.ts';
 
 function refusal(env: Record<string, string>, requireCredentials = false): ConfigError {
   try {
@@ -70,6 +70,8 @@ describe('configuration', () => {
     ['METAACCESS_URL', 'gears.opswat.com', /not a URL/],
     ['METAACCESS_URL', 'https://gears.opswat.com/o/api', /origin only/],
     ['DATABASE_URL', 'mysql://x', /postgres/],
+    ['DATABASE_URL', 'postgres://u:pw@h:notaport/db', /not a valid URL .*port must be a number/],
+    ['DATABASE_URL', 'postgres://u:p#w@h/db', /percent-encoded/],
     ['LOG_LEVEL', 'loud', /not one of/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     const err = refusal({ [name]: value });
@@ -127,6 +129,36 @@ describe('configuration', () => {
     for (const mode of ['lookup', 'recheck', 'next-run']) expect(loadConfig({ REMOVAL_CONFIRM: mode }).sync.removalConfirm).toBe(mode);
     expect(loadConfig({ METAACCESS_MAX_RESPONSE_BYTES: '1024' }).api.maxResponseBytes).toBe(1024);
     expect(loadConfig({ METAACCESS_MAX_RESPONSE_BYTES: '1073741824' }).api.maxResponseBytes).toBe(1024 ** 3);
+  });
+
+  it('accepts every DATABASE_URL node-postgres accepts, socket forms included', () => {
+    for (const url of [
+      'postgres:///db?host=/var/run/postgresql',
+      'postgresql://user@localhost/db',
+      'postgres://user@/db',
+      'postgres://u:p%ZZ w@db.example.com/db',
+      'postgres://u:pw@[::1]:5432/db',
+      'postgresql://u:pw@db.example.com:6432/metaaccess?sslmode=require',
+    ]) {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+  });
+
+  it('never quotes a password or a query in a URL problem', () => {
+    const cases: Env[] = [
+      { DATABASE_URL: 'postgres://u:PWLEAK42@h:notaport/db' },
+      { METAACCESS_URL: 'https://u:PWLEAK42@gears.opswat.com/?access_token=SECRET77' },
+      { METAACCESS_URL: 'https://gears.opswat.com/?access_token=SECRET77' },
+      { METAACCESS_URL: 'https://gears.opswat.com/o/api?access_token=SECRET77' },
+      { METAACCESS_URL: 'gears:PWLEAK42@opswat.com?access_token=SECRET77' },
+    ];
+    for (const env of cases) {
+      const message = refusal(env).message;
+      expect(message).toMatch(/^(DATABASE_URL|METAACCESS_URL): /);
+      expect(message).not.toMatch(/PWLEAK42|SECRET77/);
+    }
+    expect(refusal(cases[1]!).message).toMatch(/must not hold a user name or password/);
+    expect(refusal(cases[2]!).message).toContain('remove the query (not shown) from https://gears.opswat.com');
   });
 
   it('accepts http:// only for loopback hosts, or for any host when METAACCESS_ALLOW_INSECURE=true (flagged insecure)', () => {

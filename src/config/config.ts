@@ -3,6 +3,7 @@ import { parseEnv } from 'node:util';
 import { ConfigError } from '../lib/errors.ts';
 import { registerSecret } from '../lib/redact.ts';
 import { cronProblem } from './cronFields.ts';
+import { DEFAULT_URL, readApiUrl, readDatabaseUrl } from './urls.ts';
 
 export type Env = Record<string, string | undefined>;
 export type RemovalConfirm = 'lookup' | 'recheck' | 'next-run';
@@ -145,9 +146,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   }
   const databaseUrl = check(() => {
     const value = get('DATABASE_URL');
-    if (value !== undefined && !/^postgres(ql)?:\/\//.test(value))
-      throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
-    return value;
+    return value === undefined ? undefined : readDatabaseUrl(value);
   }, undefined);
   const cronExpr = check(() => {
     const value = get('SYNC_CRON') ?? '0 2 * * *';
@@ -164,7 +163,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const logFormat = oneOf<'json' | 'pretty'>('LOG_FORMAT', options.isTty ? 'pretty' : 'json', ['json', 'pretty'], 'must be json or pretty');
   const removalConfirm = oneOf('REMOVAL_CONFIRM', 'lookup', REMOVAL_CONFIRMS, 'must be lookup, recheck or next-run');
   const allowInsecure = bool('METAACCESS_ALLOW_INSECURE', false);
-  const url = check(() => readUrl(get('METAACCESS_URL') ?? DEFAULT_URL, allowInsecure), { origin: DEFAULT_URL, insecure: false });
+  const url = check(() => readApiUrl(get('METAACCESS_URL') ?? DEFAULT_URL, allowInsecure), { origin: DEFAULT_URL, insecure: false });
 
   const config: Config = {
     databaseUrl,
@@ -291,36 +290,6 @@ function readBool(get: (n: string) => string | undefined, name: string, fallback
 }
 
 const MIB = 1024 * 1024;
-const DEFAULT_URL = 'https://gears.opswat.com';
-
-/** `insecure`: plain http:// to a host off this machine, accepted only because it was asked for. */
-function readUrl(raw: string, allowInsecure: boolean): { origin: string; insecure: boolean } {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('METAACCESS_URL', `"${raw}" is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('METAACCESS_URL', 'must be http:// or https://');
-  // The API paths (/o/api/v2.3/devices, /o/oauth/token) are absolute: a path here would be ignored.
-  if (url.pathname !== '/' || url.search || url.hash)
-    throw new ConfigError('METAACCESS_URL', `must be an origin only, like https://gears.opswat.com (got "${raw}")`);
-  // Every request carries the access token in its query string: in clear text only on loopback
-  // (the simulator, a local proxy), unless the operator says so explicitly.
-  const insecure = url.protocol === 'http:' && !isLoopback(url.hostname);
-  if (insecure && !allowInsecure) {
-    throw new ConfigError(
-      'METAACCESS_URL',
-      `http:// would send the access token unencrypted to ${url.hostname}: use https://, or set METAACCESS_ALLOW_INSECURE=true`,
-    );
-  }
-  return { origin: url.origin, insecure };
-}
-
-/** `hostname` as URL normalizes it: IPv4 in dotted form, IPv6 in brackets. */
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
 
 function isTimeZone(zone: string): boolean {
   try {
