@@ -1,7 +1,8 @@
 /** Time as a dependency, so rate windows, backoff and ETAs can be tested without real minutes. */
+// Properties, not methods: a clock's functions use no `this`, so `clock.sleep` may be passed on alone.
 export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  now: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export const systemClock: Clock = {

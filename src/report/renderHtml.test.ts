@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE_HOSTNAME, sampleInput } from '../../test/helpers/reportFixture.ts';
 import { toReport } from './model.ts';
-import { escapeHtml, renderHtml } from './renderHtml.ts';
+import { escapeHtml, renderHtml, type ChartData } from './renderHtml.ts';
 
 const library = {
   name: 'Chart.js',
@@ -30,7 +30,7 @@ describe('renderHtml', () => {
   it('puts OS names into the chart data as JSON that reads back exactly', () => {
     const evil = '</script><script>alert(1)</script>\u2028';
     const page = renderHtml(toReport(sampleInput({ os: [{ os: evil, devices: 40 }] })), library);
-    const data = JSON.parse(scripts(page)[0]!.text);
+    const data = JSON.parse(scripts(page)[0]!.text) as ChartData;
     expect(data.os).toEqual({ labels: [evil], devices: [40], pct: [100], hasOther: false });
     expect(page).not.toContain('<script>alert(1)');
   });
@@ -50,7 +50,7 @@ describe('renderHtml', () => {
   });
 
   it('one slot per day of the period for the charts, null where no run succeeded', () => {
-    const data = JSON.parse(scripts(html)[0]!.text);
+    const data = JSON.parse(scripts(html)[0]!.text) as ChartData;
     expect(data.trend.days).toEqual(['2026-03-04', '2026-03-05', '2026-03-06', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-10']);
     expect(data.trend.compliant).toEqual([18, 20, 24, null, 28, 29, 30]);
     expect(data.trend.compliantPct).toEqual([50, 54.1, 63.2, null, 70, 72.5, 75]);

@@ -44,6 +44,9 @@ const pctText = (p: number | null) => (p === null ? '–' : `${p.toFixed(1)}%`);
 const osLabel = (os: string | null) => (os === null ? '(no OS reported)' : os);
 
 /** What the page script draws: one slot per day of the period, null where no run succeeded. */
+/** The data the page script charts, embedded in the page as JSON. */
+export type ChartData = ReturnType<typeof chartData>;
+
 function chartData(r: Report) {
   const byDay = new Map(r.trend.map((p) => [p.day, p]));
   const days = daysFrom(r.period.from, r.period.to);

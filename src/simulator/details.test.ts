@@ -18,13 +18,13 @@ async function startSim(options: SimulatorOptions = {}): Promise<Simulator> {
 
 async function details(sim: Simulator, hwid: string, params: Record<string, string> = {}) {
   const query = new URLSearchParams({ access_token: 'T', ...params });
-  const res = await fetch(`${sim.url}${DETAILS_PATH}${encodeURIComponent(hwid)}?${query}`);
+  const res = await fetch(`${sim.url}${DETAILS_PATH}${encodeURIComponent(hwid)}?${query.toString()}`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function page(sim: Simulator, params: Record<string, string | number>): Promise<RawDevice[]> {
   const query = new URLSearchParams({ access_token: 'T', ...params } as Record<string, string>);
-  const res = await fetch(`${sim.url}${DEVICES_PATH}?${query}`);
+  const res = await fetch(`${sim.url}${DEVICES_PATH}?${query.toString()}`);
   expect(res.status).toBe(200);
   return (await res.json()) as RawDevice[];
 }

@@ -16,7 +16,7 @@ async function startSim(options: SimulatorOptions = {}): Promise<Simulator> {
 
 function devicesUrl(sim: Simulator, params: Record<string, string | number> = {}): string {
   const query = new URLSearchParams({ access_token: 'T', ...params } as Record<string, string>);
-  return `${sim.url}${DEVICES_PATH}?${query}`;
+  return `${sim.url}${DEVICES_PATH}?${query.toString()}`;
 }
 
 async function get(sim: Simulator, params: Record<string, string | number> = {}) {

@@ -35,7 +35,7 @@ describe('rate limiter (sliding window, on fake time)', () => {
     expect(maxInSlidingWindow(grants, 200)).toBeLessThanOrEqual(5);
     // 23 grants at 5 per window: four full windows (plus the margin) after the first burst, no more.
     const margin = defaultMarginMs(200);
-    expect(grants).toEqual([0, 1, 2, 3, 4].flatMap((w) => Array(w < 4 ? 5 : 3).fill(w * (200 + margin))));
+    expect(grants).toEqual([0, 1, 2, 3, 4].flatMap((w) => Array<number>(w < 4 ? 5 : 3).fill(w * (200 + margin))));
   });
 
   it('keeps the window across bursts: a late burst waits for old grants to age out', async () => {
