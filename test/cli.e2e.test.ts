@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { tryAcquireRunLock } from '../src/db/locks.ts';
 import { createSimulator, type Simulator } from '../src/simulator/simulator.ts';
+import type { RunJson } from '../src/cli/format.ts';
 import { runCli } from './helpers/cli.ts';
 import { cleanUpAfterEach, TEST_TOKEN } from './helpers/harness.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
@@ -54,13 +55,13 @@ describe('CLI', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^id\s+status\s+trigger/);
     expect(table.stdout).toMatch(/\n1\s+succeeded\s+cli\s+/);
-    const json = JSON.parse((await runCli(['runs', '--json'], { DATABASE_URL: env.DATABASE_URL })).stdout);
+    const json = JSON.parse((await runCli(['runs', '--json'], { DATABASE_URL: env.DATABASE_URL })).stdout) as RunJson[];
     expect(json).toHaveLength(1);
     expect(json[0]).toMatchObject({ runId: 1, status: 'succeeded', devicesSeen: 120, pages: 3 });
     // One shape for a run, whichever command prints it.
-    const synced = JSON.parse((await runCli(['sync', '--json'], env)).stdout);
-    const listed = JSON.parse((await runCli(['runs', '--json', '--limit', '1'], { DATABASE_URL: env.DATABASE_URL })).stdout)[0];
-    expect(Object.keys(listed).sort()).toEqual(Object.keys(synced).sort());
+    const synced = JSON.parse((await runCli(['sync', '--json'], env)).stdout) as RunJson;
+    const [listed] = JSON.parse((await runCli(['runs', '--json', '--limit', '1'], { DATABASE_URL: env.DATABASE_URL })).stdout) as RunJson[];
+    expect(Object.keys(listed!).sort()).toEqual(Object.keys(synced).sort());
     expect(listed).toEqual(synced);
   });
 
@@ -74,7 +75,7 @@ describe('CLI', () => {
     });
     const failed = await runCli(['sync', '--json'], { ...env, LOG_LEVEL: 'debug' });
     expect(failed.code).toBe(1);
-    const summary = JSON.parse(failed.stdout);
+    const summary = JSON.parse(failed.stdout) as RunJson;
     expect(summary).toMatchObject({ status: 'failed', errorCode: 'API_BAD_BODY', devicesRemoved: 0 });
     const stored = await queryRows(tdb!.database.db, sql`select * from metaaccess.sync_runs`);
     const rejected = await queryRows(tdb!.database.db, sql`select * from metaaccess.rejected_records`);
@@ -145,10 +146,7 @@ describe('CLI', () => {
     // sync has no stopNotice of its own: main's generic line, which is about storing pages.
     expect(result.stderr).toContain('metaaccess-sync: SIGTERM received, stopping once the pages received are stored (again to exit now)');
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'cancelled', errorCode: 'CANCELLED' });
-    const [run] = (await queryRows(tdb!.database.db, sql`select status, pages from metaaccess.sync_runs`)) as {
-      status: string;
-      pages: number;
-    }[];
+    const [run] = await queryRows<{ status: string; pages: number }>(tdb!.database.db, sql`select status, pages from metaaccess.sync_runs`);
     expect(run!.status).toBe('cancelled');
     expect(run!.pages).toBeLessThanOrEqual(5);
     expect((await runCli(['sync'], env)).code).toBe(0);
@@ -198,7 +196,7 @@ describe('demo on the embedded database', () => {
     void demo.finally(holding);
     const [second, third] = await Promise.all([demo, demoHolds.then(() => runCli(['runs'], {}, { cwd }))]);
     expect(second.code).toBe(0);
-    const summary = JSON.parse(second.stdout);
+    const summary = JSON.parse(second.stdout) as RunJson;
     expect(summary).toMatchObject({ status: 'succeeded', devicesAdded: 6, devicesRemoved: 3 });
     expect(summary.devicesChanged).toBeGreaterThan(0);
     // The embedded database is one process's at a time: the concurrent `runs` waits for the lock

@@ -61,11 +61,31 @@ interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type?: string } };
   volumes?: { name: string; secret?: { secretName: string } }[];
 }
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string> };
+  spec: PodSpec;
+}
+interface JobSpec {
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
+  podFailurePolicy?: { rules?: { onExitCodes?: { containerName?: string } }[] };
+  template: PodTemplate;
+}
+/** The fields the tests read: a Deployment or a Job has `template`, a CronJob `jobTemplate`. */
+interface WorkloadSpec extends Partial<JobSpec> {
+  replicas?: number;
+  selector?: { matchLabels?: Record<string, string> };
+  schedule?: string;
+  timeZone?: string;
+  concurrencyPolicy?: string;
+  startingDeadlineSeconds?: number;
+  jobTemplate?: { spec: JobSpec };
+}
 interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string };
-  spec: Record<string, any>;
+  spec: WorkloadSpec;
 }
 interface ComposeService {
   image?: string;
@@ -135,7 +155,7 @@ function effectiveConfig(env: Record<string, string>, requireCredentials = true)
 }
 
 function podSpecOf(m: Manifest): PodSpec {
-  return (m.kind === 'CronJob' ? m.spec.jobTemplate.spec.template.spec : m.spec.template.spec) as PodSpec;
+  return m.kind === 'CronJob' ? m.spec.jobTemplate!.spec.template.spec : m.spec.template!.spec;
 }
 
 function probePort(c: Container, probe: Probe | undefined): number | undefined {
@@ -225,14 +245,14 @@ describe('deploy/kubernetes', () => {
     // The zone that decides a run's day must be the zone the CronJob fires in.
     const zone = env.find((e) => e.name === 'SYNC_TIMEZONE')?.value;
     if (m.spec.timeZone !== undefined || zone !== undefined) expect(zone).toBe(m.spec.timeZone);
-    for (const rule of m.spec.jobTemplate.spec.podFailurePolicy?.rules ?? []) {
+    for (const rule of m.spec.jobTemplate!.spec.podFailurePolicy?.rules ?? []) {
       expect(rule.onExitCodes?.containerName ?? c.name).toBe(c.name);
     }
   });
 
   it('cronjob.yaml: a hung run is stopped before it blocks the next night; a missed night is not run late', () => {
     const m = readManifest('deploy/kubernetes/cronjob.yaml');
-    const job = m.spec.jobTemplate.spec as { activeDeadlineSeconds?: number; backoffLimit?: number };
+    const job = m.spec.jobTemplate!.spec;
     // Room for the longest healthy run (100,000 devices at 10 requests/min: about 3.5 h) …
     expect(job.activeDeadlineSeconds).toBeGreaterThanOrEqual(4 * 3600);
     // … and over well before the next daily run, which Forbid would otherwise skip.
@@ -256,7 +276,7 @@ describe('deploy/kubernetes', () => {
     const { m, c, env, config, secretNames } = checkWorkload('deploy/kubernetes/deployment.yaml', 'Deployment', scheduleCommand.name);
     expect(m.apiVersion).toBe('apps/v1');
     expect(m.spec.replicas).toBe(1);
-    expect(m.spec.template.metadata.labels).toMatchObject(m.spec.selector.matchLabels);
+    expect(m.spec.template!.metadata!.labels).toMatchObject(m.spec.selector!.matchLabels!);
     expect(secretNames).toEqual(['metaaccess-sync']);
     expect(env.map((e) => e.name)).toEqual(
       expect.arrayContaining(['METAACCESS_CLIENT_ID_FILE', 'METAACCESS_CLIENT_SECRET_FILE', 'DATABASE_URL_FILE']),

@@ -88,7 +88,9 @@ describe('migration 0007 on an existing history', () => {
 
   it('moves every day to the New York day the run finished and backfills intervals and the change log from the snapshots', async () => {
     const before = async (client: pg.Client) => {
-      const oldDaily = (await client.query('select day::text, run_id from metaaccess.compliance_daily order by day')).rows;
+      const oldDaily = (
+        await client.query<{ day: string; run_id: number }>('select day::text, run_id from metaaccess.compliance_daily order by day')
+      ).rows;
       // Run 2 started on 1 March in New York and finished on 2 March: the old key is its start.
       expect(oldDaily.find((r) => r.run_id === 2)?.day).toBe('2026-03-01');
     };
@@ -129,7 +131,9 @@ describe('migration 0007 on an existing history', () => {
         for (const kind of ['added', 'removed', 'status', 'critical_status', 'agent_version', 'os_version']) expect(kinds).toContain(kind);
         // Device 20 enrolled after the first run: "added" at run 3; the others at the first run of the history.
         const added = (
-          await client.query(`select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`)
+          await client.query<{ device_id: number; run_id: number }>(
+            `select device_id, run_id from metaaccess.device_changes where change = 'added' order by device_id`,
+          )
         ).rows;
         expect(added).toHaveLength(20);
         expect(added.find((r) => r.device_id === 20)).toEqual({ device_id: 20, run_id: 3 });

@@ -99,8 +99,9 @@ describe('migration to partitioned history (0003, 0004)', () => {
     try {
       await migrateUpTo('0002_run_request_times', (config) => migrate(drizzle(client), config));
       const query: Query = async (text) => {
-        const result = await client.query(text);
-        return (Array.isArray(result) ? result.at(-1)! : result).rows;
+        // Several statements in one text get one result each (node-postgres' types do not say so): the last one's rows.
+        const result: unknown = await client.query(text);
+        return ((Array.isArray(result) ? result.at(-1) : result) as pg.QueryResult<Record<string, unknown>>).rows;
       };
       await checkMigration(
         query,
@@ -122,7 +123,7 @@ describe('migration to partitioned history (0003, 0004)', () => {
       await migrateUpTo('0002_run_request_times', (config) => migratePglite(drizzlePglite(pglite), config));
       const query: Query = async (text) => {
         const results = await pglite.exec(text);
-        return results.at(-1)!.rows as Record<string, unknown>[];
+        return results.at(-1)!.rows;
       };
       const db = () => drizzlePglite(pglite) as unknown as Db;
       await checkMigration(query, () => migratePglite(drizzlePglite(pglite), { ...MIGRATIONS, migrationsFolder: MIGRATIONS_FOLDER }), db);

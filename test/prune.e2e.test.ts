@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/openDatabase.ts';
 import { ensureSnapshotPartitions, listSnapshotPartitions } from '../src/db/partitions.ts';
-import { pruneSnapshots } from '../src/jobs/pruneSnapshots.ts';
+import { pruneSnapshots, type PruneResult } from '../src/jobs/pruneSnapshots.ts';
 import { systemClock, type Clock } from '../src/lib/clock.ts';
 import { runCli } from './helpers/cli.ts';
 import { startHarness, TEST_TOKEN, type Harness } from './helpers/harness.ts';
@@ -42,6 +42,9 @@ async function historyOfThreeRuns(harness: Harness): Promise<number[]> {
   }
   return ids;
 }
+
+/** `prune --json`: the PruneResult, its cutoff as ISO text. */
+type PruneJson = Omit<PruneResult, 'cutoff'> & { cutoff: string | null };
 
 const fixedClock = (iso: string): Clock => ({ now: () => Date.parse(iso), sleep: systemClock.sleep });
 
@@ -94,7 +97,7 @@ describe('snapshot retention', () => {
     await historyOfThreeRuns(h);
     const keepAll = await runCli(['prune', '--json'], { DATABASE_URL: h.tdb.url, SNAPSHOT_RETENTION_DAYS: '0' });
     expect(keepAll.code).toBe(0);
-    const kept = JSON.parse(keepAll.stdout);
+    const kept = JSON.parse(keepAll.stdout) as PruneJson;
     expect(kept).toMatchObject({ deleted: 0, cutoff: null, droppedPartitions: [] });
     // Retention off still compacts the months that have ended (the backdated ones), once.
     expect(kept.compactedPartitions.length).toBeGreaterThanOrEqual(2);

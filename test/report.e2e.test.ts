@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import type { Report } from '../src/report/model.ts';
 import { admin } from './globalSetup.ts';
 import { runCli } from './helpers/cli.ts';
 import { queryOnce } from './helpers/faultMatrix.ts';
@@ -33,7 +34,7 @@ describe('report', () => {
     const { runs, env } = await knownHistory();
     const result = await runCli(['report', '--json', '--days', '7', '--top', '3'], env);
     expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout);
+    const report = JSON.parse(result.stdout) as Report;
     expect(report).toMatchObject({
       database: 'PostgreSQL (DATABASE_URL)',
       timezone: 'UTC',
@@ -55,7 +56,7 @@ describe('report', () => {
         compliantPct: Math.round((1000 * countsAtRun(i).compliant) / countsAtRun(i).devices) / 10,
       })),
     );
-    expect(report.trend.map((p: { compliant: number }) => p.compliant)).toEqual([7, 8, 8, 7]);
+    expect(report.trend.map((p) => p.compliant)).toEqual([7, 8, 8, 7]);
     expect(report.period).toEqual({
       from: utcDay(Date.parse(report.generatedAt) - 6 * DAY),
       to: utcDay(Date.parse(report.generatedAt)),
@@ -83,19 +84,19 @@ describe('report', () => {
         sinceHistoryStart: run === 0,
       })),
     );
-    expect(report.longestNonCompliant[0].days).toBeGreaterThanOrEqual(5);
+    expect(report.longestNonCompliant[0]!.days).toBeGreaterThanOrEqual(5);
   });
 
   it('--html without --days charts the whole history (from its first day), --days still chooses', async () => {
     const { runs, env } = await knownHistory();
     const file = join(mkdtempSync(join(tmpdir(), 'metaaccess-report-')), 'r.html');
-    const whole = JSON.parse((await runCli(['report', '--html', file, '--json'], env)).stdout);
+    const whole = JSON.parse((await runCli(['report', '--html', file, '--json'], env)).stdout) as Report;
     const first = utcDay(runs[0]!.finishedAt);
     expect(whole.period).toMatchObject({ from: first, to: utcDay(Date.parse(whole.generatedAt)) });
-    expect(whole.trend[0].day).toBe(first);
-    const chosen = JSON.parse((await runCli(['report', '--html', file, '--json', '--days', '2'], env)).stdout);
+    expect(whole.trend[0]!.day).toBe(first);
+    const chosen = JSON.parse((await runCli(['report', '--html', file, '--json', '--days', '2'], env)).stdout) as Report;
     expect(chosen.period.days).toBe(2);
-    const text = JSON.parse((await runCli(['report', '--json'], env)).stdout);
+    const text = JSON.parse((await runCli(['report', '--json'], env)).stdout) as Report;
     expect(text.period.days).toBe(30);
   });
 
@@ -149,7 +150,7 @@ describe('report', () => {
       [env.DATABASE_URL, asReader.toString()].map((url) => runCli(['report', '--json'], { DATABASE_URL: url })),
     );
     expect(reader!.code, reader!.stderr).toBe(0);
-    const withoutTime = (out: string) => ({ ...JSON.parse(out), generatedAt: undefined });
+    const withoutTime = (out: string) => ({ ...(JSON.parse(out) as Report), generatedAt: undefined });
     expect(withoutTime(reader!.stdout)).toEqual(withoutTime(owner!.stdout));
   });
 

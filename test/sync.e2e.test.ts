@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { normalizeDevice } from '../src/normalize/normalizeDevice.ts';
 import { deviceOs, devices } from '../src/db/schema.ts';
 import { createSimulator } from '../src/simulator/simulator.ts';
+import type { RunJson } from '../src/cli/format.ts';
 import { runCli } from './helpers/cli.ts';
 import { countTrackedChanges } from './helpers/tracked.ts';
 import { cleanUpAfterEach, harnessPerTest, TEST_CLIENT, type Harness } from './helpers/harness.ts';
@@ -38,11 +39,11 @@ describe('end-to-end sync against the simulator', () => {
       METAACCESS_RATE_LIMIT: '10',
       METAACCESS_RATE_WINDOW_MS: '1000',
     };
-    const q = async <T>(query: ReturnType<typeof sql>) => (await queryRows(tdb.database.db, query)) as T[];
+    const q = <T>(query: ReturnType<typeof sql>) => queryRows<T>(tdb.database.db, query);
 
     const first = await runCli(['sync', '--json'], env);
     expect(first.code).toBe(0);
-    const firstSummary = JSON.parse(first.stdout);
+    const firstSummary = JSON.parse(first.stdout) as RunJson;
     expect(firstSummary).toMatchObject({ status: 'succeeded', devicesSeen: 2400, devicesAdded: 2400, pages: 48, rateLimited: 0 });
     expect(sim.stats().rateLimited).toBe(0);
     expect(sim.maxInWindow(1000)).toBeLessThanOrEqual(10);
@@ -98,7 +99,7 @@ describe('end-to-end sync against the simulator', () => {
     expect(changed.length).toBeGreaterThan(10);
     const second = await runCli(['sync', '--json'], env);
     expect(second.code).toBe(0);
-    const secondSummary = JSON.parse(second.stdout);
+    const secondSummary = JSON.parse(second.stdout) as RunJson;
     expect(secondSummary).toMatchObject({
       status: 'succeeded',
       devicesSeen: 2410,

@@ -62,7 +62,7 @@ interface Runs<T> {
 }
 type PerRun<T> = T | Runs<T>;
 const perRun = <T>(runs: readonly T[]): Runs<T> => ({ runs });
-const at = <T>(v: PerRun<T>, run: number): T => (typeof v === 'object' && v !== null && 'runs' in v ? (v as Runs<T>).runs[run]! : (v as T));
+const at = <T>(v: PerRun<T>, run: number): T => (typeof v === 'object' && v !== null && 'runs' in v ? v.runs[run]! : v);
 /** `first` up to run `change` (exclusive), then `then`. */
 const from = <T>(change: number, first: T, then: T): Runs<T> => perRun(Array.from({ length: RUNS }, (_, r) => (r < change ? first : then)));
 

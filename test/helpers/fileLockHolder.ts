@@ -4,7 +4,7 @@
  * Usage: node --import tsx test/helpers/fileLockHolder.ts <lockPath> '<FileLockOptions as JSON>'
  */
 import { readlinkSync } from 'node:fs';
-import { acquireFileLock } from '../../src/db/fileLock.ts';
+import { acquireFileLock, type FileLockOptions } from '../../src/db/fileLock.ts';
 import { errorCode, errorMessage } from '../../src/lib/errors.ts';
 
 const [lockPath, optionsJson] = process.argv.slice(2);
@@ -14,7 +14,7 @@ const hostPid = Number(readlinkSync('/proc/self'));
 const started = Date.now();
 
 try {
-  const lock = await acquireFileLock(lockPath!, JSON.parse(optionsJson ?? '{}'));
+  const lock = await acquireFileLock(lockPath!, JSON.parse(optionsJson ?? '{}') as FileLockOptions);
   say({ event: 'locked', pid: process.pid, hostPid, waitedMs: Date.now() - started });
   lock.lost.addEventListener('abort', () => say({ event: 'lost', code: errorCode(lock.lost.reason) }));
   setInterval(() => undefined, 60_000);

@@ -57,7 +57,8 @@ interface Snap {
   os_version: string | null;
 }
 
-const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+type Scalar = string | number | boolean | null | undefined;
+const text = (v: Scalar) => (v === null || v === undefined ? null : String(v));
 const FIELDS = ['status', 'critical_status', 'exempt', 'agent_version', 'os_name', 'os_version'] as const;
 
 export async function recomputeFromSnapshots(
@@ -95,7 +96,7 @@ export async function recomputeFromSnapshots(
     };
     for (const s of list) {
       const seq = seqOf.get(s.run_id)!;
-      const change = (kind: string, oldValue: unknown = null, newValue: unknown = null) =>
+      const change = (kind: string, oldValue: Scalar = null, newValue: Scalar = null) =>
         changes.push({ runId: s.run_id, deviceId, change: kind, oldValue: text(oldValue), newValue: text(newValue) });
       let carried: IntervalRow | undefined;
       if (!prev) change('added');
