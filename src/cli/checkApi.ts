@@ -21,14 +21,18 @@ export interface ApiFacts {
   lines: string[];
 }
 
-/** Node's and got's network error codes, in words an operator acts on. */
-const CAUSES: Array<[RegExp, string]> = [
-  [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/, 'DNS: the host name does not resolve'],
-  [/^ECONNREFUSED$/, 'connection refused: nothing listens on that port'],
-  [/^(ETIMEDOUT|ESOCKETTIMEDOUT)$/, `no answer within ${CHECK_TIMEOUT_MS / 1000} s (a firewall, or the wrong host?)`],
-  [/^(EHOSTUNREACH|ENETUNREACH)$/, 'host unreachable: no route to it'],
-  [/^ECONNRESET$/, 'connection reset by the host (a TLS or proxy mismatch?)'],
-  [/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|^EPROTO$|SSL/, 'TLS: the certificate or handshake was refused'],
+/** Node's and got's network error codes, in words an operator acts on; `left`: the request may have reached the host. */
+const CAUSES: Array<[RegExp, (host: URL, timeoutMs: number) => string, boolean]> = [
+  [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/, (u) => `DNS: ${u.hostname} does not resolve`, false],
+  [/^ECONNREFUSED$/, (u) => `connection refused: nothing listens on ${u.host}`, false],
+  [
+    /^(ETIMEDOUT|ESOCKETTIMEDOUT)$/,
+    (u, ms) => `no answer from ${u.host} within ${formatDuration(ms)} (a firewall, or the wrong host?)`,
+    true,
+  ],
+  [/^(EHOSTUNREACH|ENETUNREACH)$/, (u) => `no route to ${u.hostname}`, false],
+  [/^ECONNRESET$/, (u) => `connection reset by ${u.host} (a TLS or proxy mismatch?)`, true],
+  [/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|^EPROTO$|SSL/, (u) => `TLS: ${u.host} refused the certificate or handshake`, true],
 ];
 
 /**
@@ -46,54 +50,55 @@ export async function checkApi(config: Config, logger: Logger, skipBecause: stri
     latencyMs: null,
     proved: null,
     problem: null,
-    lines: [`host: ${config.api.url}`],
+    lines: [],
   };
   if (skipBecause) {
     facts.skipped = true;
     facts.lines.push(`skipped, no request sent: ${skipBecause}`);
     return facts;
   }
-  const source = createSource(
-    { ...config.api, maxRetries: 0, timeoutMs: Math.min(config.api.timeoutMs, CHECK_TIMEOUT_MS) },
-    { clock: systemClock, logger },
-  );
+  const timeoutMs = Math.min(config.api.timeoutMs, CHECK_TIMEOUT_MS);
+  const source = createSource({ ...config.api, maxRetries: 0, timeoutMs }, { clock: systemClock, logger });
   const started = performance.now();
+  let neverLeft = false;
   try {
     const page = await source.api.fetchDevicePage(1, signal);
     facts.latencyMs = Math.round(performance.now() - started);
     facts.httpStatus = page.kind === 'devices' ? 200 : 413;
     const creds = config.api.credentials.kind === 'oauth' ? 'client credentials and token accepted' : 'access token accepted';
     facts.proved =
-      page.kind === 'devices'
-        ? `${creds}, ${page.devices.length} device(s) on the first page (page size ${config.api.pageSize})`
-        : `${creds}, the account lists no devices`;
+      page.kind === 'devices' ? `${creds}, ${page.devices.length} device(s) on the first page` : `${creds}, the account lists no devices`;
     facts.lines.push(`HTTP ${facts.httpStatus} in ${formatDuration(facts.latencyMs)}: ${facts.proved}`);
   } catch (err) {
     facts.latencyMs = Math.round(performance.now() - started);
     facts.ok = false;
     facts.httpStatus = err instanceof ApiError ? (err.status ?? null) : null;
-    facts.problem = describeFailure(err);
+    const failure = describeFailure(err, new URL(config.api.url), timeoutMs);
+    facts.problem = failure.problem;
+    neverLeft = failure.neverLeft;
     facts.lines.push(`FAILED after ${formatDuration(facts.latencyMs)}: ${facts.problem}`);
   } finally {
     facts.requests = source.stats.requests;
   }
-  const reached = facts.httpStatus === null && !facts.ok ? ' (none reached the API)' : '';
+  // Only a failure before any connection proves the host saw nothing; a silent one may have.
+  const reached = neverLeft ? ' (none reached the API)' : facts.httpStatus === null && !facts.ok ? ' (no answer)' : '';
   facts.lines.push(
     `requests sent: ${facts.requests}${reached}, of the account's ${config.api.rateLimit} per ${formatDuration(config.api.rateWindowMs)}`,
   );
   return facts;
 }
 
-function describeFailure(err: unknown): string {
+/** What went wrong, once: the status or network cause, without the sender's page and attempt notes. */
+function describeFailure(err: unknown, host: URL, timeoutMs: number): { problem: string; neverLeft: boolean } {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ApiError && err.status !== undefined) {
-    const status = err.status;
-    const named =
-      status === 401 ? '401 unauthorized' : status === 403 ? '403 forbidden' : status === 429 ? '429 rate limited' : `HTTP ${status}`;
-    return `${named}: ${message}`;
+    // The sender's message already says what the status means ("... unauthorized: ..."): keep its words.
+    const said = message.replace(/ \(page \d+, HTTP \d+(, after \d+ attempt\(s\))?\)/, '');
+    return { problem: `HTTP ${err.status}: ${said}`, neverLeft: false };
   }
   // The sender names a network failure's code: "... unreachable (ECONNREFUSED)".
   const code = /unreachable \(([A-Z][A-Z0-9_]+)\)/.exec(message)?.[1];
-  const cause = code ? CAUSES.find(([pattern]) => pattern.test(code))?.[1] : undefined;
-  return cause ? `${cause}: ${message}` : message;
+  const cause = code ? CAUSES.find(([pattern]) => pattern.test(code)) : undefined;
+  if (code && cause) return { problem: `${cause[1](host, timeoutMs)} (${code})`, neverLeft: !cause[2] };
+  return { problem: message.replace(/ \(page \d+, after \d+ attempt\(s\)\)/, ''), neverLeft: false };
 }

@@ -3,7 +3,7 @@ import { ConfigError } from '../lib/errors.ts';
 import { ConfigProblems } from '../config/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { checkApi, CHECK_TIMEOUT_MS, type ApiFacts } from './checkApi.ts';
-import { describeVariables, variablesText, type VariableFact } from './checkConfig.ts';
+import { describeVariables, variablesText, wrapWords, type VariableFact } from './checkConfig.ts';
 import { checkDatabase, type DatabaseFacts } from './checkDatabase.ts';
 import type { Command } from './command.ts';
 import { loadCommandConfig, type CliContext } from './context.ts';
@@ -68,7 +68,7 @@ export const checkCommand: Command = {
       ? 'a sync is running on this database; one more request could push it into a 429 (run check again once it is done)'
       : undefined;
     const api = await checkApi(config, logger, skip, ctx.signal);
-    const rate = rateFacts(config, database.lastDeviceCount);
+    const rate = rateFacts(config, database);
     const exitCode = database.ok && api.ok ? 0 : 1;
     if (json)
       ctx.stdout.write(
@@ -102,13 +102,19 @@ function writeConfigProblems(ctx: CliContext, err: ConfigError, json: boolean): 
     ctx.stdout.write(JSON.stringify({ ok: false, exitCode: 2, configuration: { ok: false, problems: listed } }, null, 2) + '\n');
   } else {
     ctx.stdout.write(
-      `configuration: FAILED (${problems.length} problem${problems.length === 1 ? '' : 's'})\n${problems.map((p) => `  ${p.message}`).join('\n')}\n\nresult: bad configuration (exit 2); database and API not tried\n`,
+      [
+        `configuration: FAILED (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+        ...problems.flatMap((p) => wrapWords(p.message, 80, '  ', '    ')),
+        '',
+        'result: bad configuration (exit 2); database and API not tried',
+      ].join('\n') + '\n',
     );
   }
   return 2;
 }
 
-function rateFacts(config: Config, lastDeviceCount: number | null): RateFacts {
+function rateFacts(config: Config, database: DatabaseFacts): RateFacts {
+  const lastDeviceCount = database.lastDeviceCount;
   const { rateLimit: limit, rateWindowMs: windowMs, pageSize, timeoutMs, maxRetries } = config.api;
   const pagesPerMinute = Math.round(((limit * 60_000) / windowMs) * 10) / 10;
   const devicesPerMinute = Math.round(pagesPerMinute * pageSize);
@@ -117,30 +123,34 @@ function rateFacts(config: Config, lastDeviceCount: number | null): RateFacts {
   const estimatedRunMs = pages === null ? null : Math.max(0, Math.ceil(pages / limit) - 1) * windowMs;
   const lines = [
     `${limit} requests per ${formatDuration(windowMs)}, page size ${pageSize}: at most ${pagesPerMinute} pages (${devicesPerMinute} devices) a minute`,
-    `a request unanswered after ${formatDuration(timeoutMs)} fails; a failed one is retried up to ${maxRetries} time(s) with backoff (check itself: no retries, at most ${formatDuration(Math.min(timeoutMs, CHECK_TIMEOUT_MS))})`,
-    pages === null
-      ? 'no succeeded run yet: no device count to estimate a run from'
-      : `a run of the last known ${lastDeviceCount} devices: ${pages} page requests, ${estimatedRunMs ? `about ${formatDuration(estimatedRunMs)} of rate-limit waiting` : 'all within one window'} (plus one request per device confirmed removed)`,
+    `timeout ${formatDuration(timeoutMs)}, up to ${maxRetries} retries with backoff; check: 1 try, timeout ${formatDuration(Math.min(timeoutMs, CHECK_TIMEOUT_MS))}`,
+    pages !== null
+      ? `a run of the last succeeded run's ${lastDeviceCount} devices: ${pages} pages, ${estimatedRunMs ? `about ${formatDuration(estimatedRunMs)} of rate-limit waiting` : 'all within one window'} (+1 request per device confirmed removed)`
+      : database.runsRead
+        ? 'no succeeded run yet: no device count to estimate a run from'
+        : `device count unknown (${database.unread ?? 'the database was not read'}): no run estimate`,
   ];
   return { limit, windowMs, pageSize, timeoutMs, maxRetries, pagesPerMinute, devicesPerMinute, lastDeviceCount, estimatedRunMs, lines };
 }
 
+/** One screen at 80 columns: a long line wraps under its own indentation. */
 function screen(variables: VariableFact[], database: DatabaseFacts, api: ApiFacts, rate: RateFacts, exitCode: number): string {
   const state = (ok: boolean, skipped = false) => (skipped ? 'skipped' : ok ? 'ok' : 'FAILED');
   const failed = [!database.ok && 'database', !api.ok && 'api'].filter(Boolean);
+  const indented = (lines: string[]) => lines.flatMap((line) => wrapWords(line, 80, '  ', '    '));
   return (
     [
       'configuration: ok',
       ...variablesText(variables),
       '',
       `database: ${state(database.ok)}: ${database.location}`,
-      ...database.lines.map((line) => `  ${line}`),
+      ...indented(database.lines),
       '',
-      `api: ${state(api.ok, api.skipped)}`,
-      ...api.lines.map((line) => `  ${line}`),
+      `api: ${state(api.ok, api.skipped)}: ${api.host}`,
+      ...indented(api.lines),
       '',
       'rate:',
-      ...rate.lines.map((line) => `  ${line}`),
+      ...indented(rate.lines),
       '',
       exitCode === 0 ? 'result: ok (exit 0)' : `result: ${failed.join(' and ')} failed (exit 1)`,
     ].join('\n') + '\n'

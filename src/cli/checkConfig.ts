@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { CONFIG_VARIABLES, SECRET_VARIABLES, type Config, type Env } from '../config/config.ts';
 import { variableOrigins, type VariableSource } from '../config/sources.ts';
 import { formatDuration } from './format.ts';
@@ -14,6 +13,18 @@ export interface VariableFact {
   secret: boolean;
   /** Why the value has no effect here (e.g. PGLITE_DIR while DATABASE_URL is set). */
   unused?: string;
+}
+
+/** A duration the way SYNC_RESUME_WITHIN is written (6h, 90m, 2d), in the largest unit that fits. */
+function asWritten(ms: number): string {
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  const [unit, size] = units.find(([, size]) => ms % size === 0) ?? ['s', 1000];
+  return `${ms / size}${unit}`;
 }
 
 /** The effective value of each non-secret variable, as parsed (defaults included). */
@@ -34,11 +45,12 @@ function effectiveValues(config: Config): Record<string, string> {
     SNAPSHOT_RETENTION_DAYS: String(sync.snapshotRetentionDays),
     REMOVAL_GUARD_PERCENT: String(sync.removalGuardPercent),
     REMOVAL_CONFIRM: sync.removalConfirm,
-    SYNC_RESUME_WITHIN: sync.resumeWithinMs === 0 ? '0 (never resume)' : `${sync.resumeWithinMs / 60_000} min`,
+    SYNC_RESUME_WITHIN: sync.resumeWithinMs === 0 ? '0 (never resume)' : asWritten(sync.resumeWithinMs),
     HTTP_PORT: String(config.httpPort),
     LOG_LEVEL: config.logLevel,
     LOG_FORMAT: config.logFormat,
-    PGLITE_DIR: `${config.pgliteDir} (${resolve(config.pgliteDir)})`,
+    // The database section names the resolved directory.
+    PGLITE_DIR: config.pgliteDir,
   };
 }
 
@@ -74,10 +86,34 @@ export function describeVariables(config: Config, processEnv: Env, dotenvPath = 
   });
 }
 
-export function variablesText(facts: VariableFact[]): string[] {
-  const width = Math.max(...facts.map((f) => f.name.length));
-  return facts.map((f) => {
+/** Shown even at their defaults: where the data goes, where it comes from, and with which credentials. */
+const ALWAYS_SHOWN = new Set(['METAACCESS_URL', 'PGLITE_DIR']);
+
+/**
+ * The screen's rows: what was set, the secrets (set/unset) and the few that matter most; the rest
+ * by name only, on one wrapped line. `--json` lists every variable.
+ */
+export function variablesText(facts: VariableFact[], columns = 80): string[] {
+  const shown = facts.filter((f) => f.source !== 'default' || f.secret || (ALWAYS_SHOWN.has(f.name) && !f.unused));
+  const rest = facts.filter((f) => !shown.includes(f)).map((f) => f.name);
+  const width = Math.max(...shown.map((f) => f.name.length));
+  const rows = shown.map((f) => {
     const from = f.viaFile ? `via ${f.viaFile}, ${f.source}` : f.source;
     return `  ${f.name.padEnd(width)}  ${f.value}  [${from}]${f.unused ? `  (unused: ${f.unused})` : ''}`;
   });
+  return rest.length ? [...rows, ...wrapWords(`at their defaults: ${rest.join(', ')}`, columns, '  ', '    ')] : rows;
+}
+
+/** Words on lines of at most `columns` characters (a longer word gets a line of its own). */
+export function wrapWords(text: string, columns: number, first: string, next: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(' ')) {
+    const blank = line === first || line === next;
+    if (!blank && line.length + 1 + word.length > columns) {
+      lines.push(line);
+      line = next + word;
+    } else line += (blank ? '' : ' ') + word;
+  }
+  return [...lines, line];
 }
