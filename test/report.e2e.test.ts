@@ -105,7 +105,7 @@ describe('report', () => {
     const result = await runCli(['report'], { DATABASE_URL: h.tdb.url });
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(
-      'metaaccess-sync report: error: PostgreSQL (DATABASE_URL) has no succeeded run yet: run `metaaccess-sync sync` (or `demo`) first',
+      `metaaccess-sync report: error: PostgreSQL ${h.tdb.url} has no succeeded run yet: run \`metaaccess-sync sync\` (or \`demo\`) first`,
     );
   });
 
@@ -160,8 +160,9 @@ describe('report', () => {
       const result = await runCli(args, { DATABASE_URL: url });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
+      // The same words as `runs`, naming the database read.
       expect(result.stderr).toBe(
-        'metaaccess-sync report: error: PostgreSQL (DATABASE_URL) holds no metaaccess-sync data (no schema metaaccess): run `metaaccess-sync migrate` or a sync first\n',
+        `metaaccess-sync report: error: PostgreSQL ${url} has no metaaccess schema: run \`migrate\` or \`sync\` first\n`,
       );
     }
     expect(existsSync(join(tmpdir(), 'never-written.html'))).toBe(false);
@@ -184,7 +185,7 @@ describe('report', () => {
     const result = await runCli(['report'], { DATABASE_URL: h.tdb.url });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /is not migrated to this version \(missing metaaccess\.device_status_intervals\): run `metaaccess-sync migrate` or a sync first\n$/,
+      /is not migrated to this version \(missing metaaccess\.device_status_intervals\): run `migrate` as the schema owner\n$/,
     );
     const [row] = await queryOnce<{ present: boolean }>(
       h.tdb.url,
@@ -197,9 +198,9 @@ describe('report', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'metaaccess-report-'));
     const result = await runCli(['report'], {}, { cwd });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(
-      /embedded PGlite in \.\/data\/pglite holds no metaaccess-sync data \(no database there\): run `metaaccess-sync migrate`/,
-    );
+    // Running `migrate` there would create an empty database in the wrong place: not suggested.
+    expect(result.stderr).toContain(`no embedded database in ${join(cwd, 'data', 'pglite')}: nothing has been synced here yet`);
+    expect(result.stderr).not.toContain('migrate');
     expect(existsSync(join(cwd, 'data'))).toBe(false);
   });
 

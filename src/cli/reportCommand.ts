@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.ts';
@@ -20,7 +20,7 @@ import { periodEnding } from '../report/period.ts';
 import { renderHtml, type ChartLibrary } from '../report/renderHtml.ts';
 import { renderText } from '../report/renderText.ts';
 import type { Command } from './command.ts';
-import { describeDatabase, loadCommandConfig, withDatabase, type CliContext } from './context.ts';
+import { describeDatabase, loadCommandConfig, pendingNote, withExistingDatabase, type CliContext } from './context.ts';
 import { intFlag, parseFlags } from './flags.ts';
 
 const HELP = `Usage: metaaccess-sync report [--days N] [--top N] [--json] [--html FILE]
@@ -54,8 +54,9 @@ Options:
   --html FILE  write one self-contained HTML page with charts to FILE (opens offline); stdout
                then gets one line saying so (or, with --json, the JSON)
 
-Exit codes: 0 ok, 1 failed (no metaaccess-sync data in the database, or it cannot be read),
-2 bad flags or configuration.
+Exit codes: 0 ok, 1 failed (no database there, no metaaccess schema or no succeeded run in it, or
+it cannot be read), 2 bad flags or configuration, 3 the embedded database is in use by another
+process (a sync or schedule).
 `;
 
 export const reportCommand: Command = {
@@ -91,8 +92,8 @@ function useColour(ctx: CliContext): boolean {
   return ctx.isTty && (ctx.stdout as { isTTY?: boolean }).isTTY === true && !ctx.env.NO_COLOR;
 }
 
-function noData(config: Config, why: string, hint = 'run `metaaccess-sync migrate` or a sync first'): AppError {
-  return new AppError('REPORT_NO_DATA', `${describeDatabase(config)} ${why}: ${hint}`);
+function noData(location: string, why: string, hint: string): AppError {
+  return new AppError('REPORT_NO_DATA', `${location} ${why}: ${hint}`);
 }
 
 /** 'history': from the first day with figures, at most a year back. */
@@ -103,28 +104,24 @@ async function readReportInput(
   top: number,
   say: (line: string) => void,
 ): Promise<ReportInput> {
-  // Opening an embedded database that is not there would create one: refuse before opening.
-  if (!config.databaseUrl && !existsSync(join(resolve(config.pgliteDir), 'PG_VERSION')))
-    throw noData(config, 'holds no metaaccess-sync data (no database there)');
   const timezone = config.sync.timezone;
   let period = periodEnding(now, timezone, asked === 'history' ? 365 : asked);
   let location = describeDatabase(config);
-  const read = await withDatabase(
-    config,
-    (database) => {
-      location = database.location;
-      // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
-      // read only, so nothing can be created even by mistake.
-      return database.db.transaction(
-        async (tx) => {
-          if (asked === 'history') period = periodEnding(now, timezone, await historyDays(tx, period));
-          return readRows(tx, config, period, top);
-        },
-        { isolationLevel: 'repeatable read', accessMode: 'read only' },
-      );
-    },
-    { migrate: false },
-  );
+  // As `runs`: an embedded database that is not there, or a database without the schema, is
+  // refused before anything could be created.
+  const read = await withExistingDatabase(config, (database, schema) => {
+    location = database.location;
+    say(pendingNote('report', schema));
+    // One snapshot for every figure, so a sync committing meanwhile cannot make them disagree;
+    // read only, so nothing can be created even by mistake.
+    return database.db.transaction(
+      async (tx) => {
+        if (asked === 'history') period = periodEnding(now, timezone, await historyDays(tx, period));
+        return readRows(tx, location, period, top);
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  });
   // The report's own header says which kind of database, within 80 columns; stderr names it in full.
   say(`metaaccess-sync report: read ${location}\n`);
   const days = period.days;
@@ -137,12 +134,14 @@ async function historyDays(tx: Executor, year: { from: string; to: string; days:
   return Math.max(1, Math.round((Date.parse(`${year.to}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / 86_400_000) + 1);
 }
 
-async function readRows(tx: Executor, config: Config, period: { from: string; to: string }, top: number) {
+async function readRows(tx: Executor, location: string, period: { from: string; to: string }, top: number) {
   const state = await selectReportSchemaState(tx);
-  if (!state.schemaExists) throw noData(config, 'holds no metaaccess-sync data (no schema metaaccess)');
-  if (state.missing.length) throw noData(config, `is not migrated to this version (missing ${state.missing.join(', ')})`);
+  // A reader login may not see the migration table, so the schema is looked for here too.
+  if (!state.schemaExists) throw noData(location, 'has no metaaccess schema', 'run `migrate` or `sync` first');
+  if (state.missing.length)
+    throw noData(location, `is not migrated to this version (missing ${state.missing.join(', ')})`, 'run `migrate` as the schema owner');
   const lastRun = await selectLastSucceededRun(tx);
-  if (!lastRun) throw noData(config, 'has no succeeded run yet', 'run `metaaccess-sync sync` (or `demo`) first');
+  if (!lastRun) throw noData(location, 'has no succeeded run yet', 'run `metaaccess-sync sync` (or `demo`) first');
   return {
     current: await selectCurrentCounts(tx),
     lastRun,
