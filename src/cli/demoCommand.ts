@@ -29,8 +29,9 @@ With --days N it writes N days of history instead: one real sync per simulated n
 same sync as \`sync\` (pages, removals confirmed by Device Details, snapshots, daily figures).
 Between nights the account lives a day: compliance drifts with a slow trend and a couple of bad
 patch days, devices enrol and leave, change IP address, install OS and agent updates in waves.
-The same --seed and --devices give the same history. It refuses a database that already has runs
-on or after the first of those days (use a fresh one: another PGLITE_DIR or DATABASE_URL). A
+The same --seed and --devices give the same history. A database that already has runs on or
+after the first of those days is refused (use a fresh one: another PGLITE_DIR or DATABASE_URL),
+unless all its runs are demo runs: it is then emptied and replaced (stderr says so). A
 plain \`demo\` afterwards continues the same account one day further (give it the same --devices
 and --seed).
 

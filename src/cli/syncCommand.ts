@@ -28,9 +28,10 @@ SIGINT/SIGTERM stores the pages the run holds, stops, and records the run as can
 Options:
   --json   print the run summary as JSON to stdout; when no run was made (exit 2 bad configuration,
            3 lock held) an object {runId: null, status: "not started", exitCode, errorCode, error}
-           instead, and the same with status "error" for any other failure without a summary
+           instead, and the same with status "error" for any other failure without a summary. A
+           usage error (an unknown flag) prints nothing to stdout: only its line on stderr
 
-Exit codes: 0 succeeded, 1 failed, 2 bad configuration, 3 another run holds the lock,
+Exit codes: 0 succeeded, 1 failed, 2 bad configuration or usage, 3 another run holds the lock,
 4 incomplete (the list looked truncated: nothing was removed and no snapshot added; see the
 run's notes), 130/143 stopped by SIGINT/SIGTERM (the run is recorded cancelled).
 `,
