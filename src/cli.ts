@@ -27,3 +27,7 @@ process.exitCode = await main(process.argv.slice(2), {
   stderr: process.stderr,
   isTty: Boolean(process.stderr.isTTY),
 });
+
+// The work is done and the exit code set. A socket that a dead or silent server never closes must
+// not hold the process open for minutes after it (the stop of `schedule` included).
+setTimeout(() => process.exit(), 3_000).unref();

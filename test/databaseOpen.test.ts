@@ -47,6 +47,8 @@ describe('a DATABASE_URL without a password, against a server that wants one', (
     expect(err).toMatchObject({ code: 'DB_UNREACHABLE' });
     expect(errorMessage(err)).toContain(`DATABASE_URL postgres://sync@127.0.0.1:${port}/metaaccess`);
     expect(errorMessage(err)).toContain('the server asks for a password and DATABASE_URL has none');
+    // The connection is closed too: left open, it held the process until the server gave up (60 s).
+    await expect.poll(() => new Promise((resolve) => server.getConnections((_, n) => resolve(n))), { timeout: 2_000 }).toBe(0);
   });
 });
 

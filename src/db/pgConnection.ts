@@ -54,8 +54,14 @@ export class ReportingClient extends pg.Client {
     super(config);
     // Without a password pg would try SCRAM with none and hang until the connection timeout, then
     // say "client password must be a string"; asked through this function it fails at once, in words.
+    // The socket is closed too: pg leaves it open after such an error, and a server that asked for
+    // a password waits (authentication_timeout, 60 s by default) with the process held open.
     if (!this.password) {
-      Object.defineProperty(this, 'password', { configurable: true, enumerable: false, writable: true, value: passwordMissing });
+      const refuse = () => {
+        setImmediate(() => this.connection.stream.destroy());
+        return passwordMissing();
+      };
+      Object.defineProperty(this, 'password', { configurable: true, enumerable: false, writable: true, value: refuse });
     }
     this.on('error', (err) => {
       if (isServerFatal(err)) this.#closedWith ??= err;
@@ -79,6 +85,12 @@ function passwordMissing(): never {
   throw new Error('the server asks for a password and DATABASE_URL has none (put it in the URL, or use DATABASE_URL_FILE)');
 }
 
+/**
+ * When the OS starts probing an idle connection. Its default (two hours) would leave a half-open
+ * socket after a failover unnoticed for the night; probes from 10 s on find it in minutes.
+ */
+export const KEEPALIVE_DELAY_MS = 10_000;
+
 /** PostgreSQL ends the session after a FATAL (or PANIC) error: everything after it fails for that reason. */
 function isServerFatal(err: unknown): boolean {
   const severity = (err as { severity?: unknown } | null)?.severity;
@@ -95,6 +107,7 @@ export async function connectClient(url: string, applicationName: string): Promi
     connectionString: url,
     application_name: applicationName,
     keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
   // Without a listener, a dropped connection's 'error' event would crash the process.

@@ -2,7 +2,15 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { acquireMigrationLock, tryAcquireAdvisoryRunLock } from './locks.ts';
 import type { Database, MigrationSet } from './openDatabase.ts';
-import { closeClient, CONNECT_TIMEOUT_MS, connectFailure, describeUrl, ReleasingPool, ReportingClient } from './pgConnection.ts';
+import {
+  closeClient,
+  CONNECT_TIMEOUT_MS,
+  connectFailure,
+  describeUrl,
+  KEEPALIVE_DELAY_MS,
+  ReleasingPool,
+  ReportingClient,
+} from './pgConnection.ts';
 import * as schema from './schema.ts';
 
 /**
@@ -17,6 +25,7 @@ export async function openPostgres(url: string): Promise<Database> {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // A failover can leave sockets half-open; keepalive lets the OS notice instead of waiting forever.
     keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     // Listens for 'error' from birth: a checked-out client (inside a transaction) has no pool listener.
     Client: ReportingClient,
   });
