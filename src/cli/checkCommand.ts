@@ -13,11 +13,13 @@ import { formatDuration } from './format.ts';
 const HELP = `Usage: metaaccess-sync check [--json]
 
 Tries the setup before the night, on one screen:
-  configuration  every variable with its effective value and where it came from (environment,
-                 .env file or default); secrets only as set/unset (and via which *_FILE)
+  configuration  the variables set (environment, .env file), the secrets only as set/unset (and
+                 via which *_FILE), METAACCESS_URL and the database; the rest by name on one
+                 line "at their defaults" (--json lists every value and where it came from)
   database       which one (the URL without its password, or the embedded directory), reachable,
                  migrated (applied N of M). Creates nothing: an embedded database that does not
-                 exist yet is fine (the first sync or demo creates it); nothing is migrated.
+                 exist yet, or a PostgreSQL database without the schema yet, is fine (the first
+                 sync creates it); migrations pending fail (run \`migrate\` as the schema owner).
   api            one page of the device list from METAACCESS_URL: HTTP status, latency, and what
                  it proved. It costs 1 request of the account's rate limit (2 with client
                  credentials: the token, then the page); no retries, at most ${CHECK_TIMEOUT_MS / 1000} s. While a sync
