@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AppError } from '../lib/errors.ts';
+import { AppError, errorMessage } from '../lib/errors.ts';
+import { printableText } from '../lib/printable.ts';
 import { redactText } from '../lib/redact.ts';
 import type { Command } from './command.ts';
 import type { CliContext } from './context.ts';
@@ -35,7 +36,9 @@ export async function main(argv: string[], options: MainOptions): Promise<number
   } catch (err) {
     const code = err instanceof AppError ? err.exitCode : 1;
     const label = err instanceof AppError && err.code === 'CONFIG_INVALID' ? 'configuration error' : 'error';
-    options.stderr.write(`metaaccess-sync ${command.name}: ${label}: ${redactText(err instanceof Error ? err.message : String(err))}\n`);
+    // errorMessage: a failed query reads as PostgreSQL's words (e.g. permission denied, SQLSTATE 42501), not drizzle's SQL dump.
+    const text = printableText(redactText(errorMessage(err)), 2_000, { keepNewlines: true });
+    options.stderr.write(`metaaccess-sync ${command.name}: ${label}: ${text}\n`);
     return code;
   } finally {
     stop();
