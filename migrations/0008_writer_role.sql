@@ -26,6 +26,11 @@ DECLARE
   part text := 'snapshots_' || to_char(first_day, 'YYYY_MM');
   col record;
 BEGIN
+  -- The writer may call this: a day outside any plausible run (BC, year 10000, infinity) would
+  -- make a month that prune's name check cannot match, kept for ever.
+  IF in_day IS NULL OR in_day < DATE '2000-01-01' OR in_day >= DATE '2200-01-01' THEN
+    RAISE EXCEPTION 'metaaccess-sync: % is not a day a run can have (2000-01-01 to 2199-12-31)', in_day USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   -- Checked first: CREATE TABLE ... PARTITION OF locks the parent even when the name exists.
   IF to_regclass(format('metaaccess.%I', part)) IS NOT NULL THEN
     RETURN part;

@@ -176,6 +176,10 @@ describe('the writer role (docs/writer-role.sql)', () => {
     expect(await failureCode(writer, "select metaaccess.drop_snapshot_partition('devices')")).toBe('42P01');
     expect(await failureCode(writer, "select metaaccess.compact_snapshot_partition('sync_runs')")).toBe('42P01');
     expect(await failureCode(writer, 'grant metaaccess_writer to metaaccess_reader')).toBe('42501');
+    // No month a run cannot have: prune could never match its name, so it would stay for ever.
+    for (const day of ['10000-01-01', '4713-01-01 BC', 'infinity', '1999-12-31']) {
+      expect(await failureCode(writer, `select metaaccess.create_snapshot_partition('${day}')`)).toBe('22023');
+    }
     // The owner's functions are the writer's alone: the BI reader may not call them.
     const reader = new pg.Client({ connectionString: h.tdb.url });
     await reader.connect();

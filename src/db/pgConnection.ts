@@ -148,6 +148,9 @@ export function connectFailure(url: string, err: unknown): DatabaseError {
 
 /** The connection string as an operator may see it: no password, in the userinfo or the query. */
 export function describeUrl(url: string): string {
+  // A second "@" before the query means a password with an unencoded "@": a parser takes the
+  // password's tail for the host and the path, where it would be shown.
+  if ((url.split('?')[0]!.match(/@/g) ?? []).length > 1) return '(not shown: more than one "@"; write "@" in the password as %40)';
   try {
     const u = new URL(url);
     u.password = '';
