@@ -258,9 +258,12 @@ describe('check', () => {
       METAACCESS_PAGE_SIZE: '51',
       SYNC_CRON: '61 * * * *',
       SYNC_ON_START: 'yes',
+      DATABASE_URL: `postgres://u:${DB_PASSWORD}@h:notaport/db`,
     });
     expect(result.code).toBe(2);
-    expect(result.stdout).toMatch(/^configuration: FAILED \(4 problems\)$/m);
+    expect(result.stdout).toMatch(/^configuration: FAILED \(5 problems\)$/m);
+    expect(result.stdout).toMatch(/^ {2}DATABASE_URL: is not a valid URL \(value not shown/m);
+    expect(result.stdout).not.toContain(DB_PASSWORD);
     for (const line of [
       /^ {2}METAACCESS_ACCESS_TOKEN: no credentials/m,
       /^ {2}METAACCESS_PAGE_SIZE: 51 is outside 1\.\.50$/m,
