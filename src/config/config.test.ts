@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../lib/errors.ts';
-import { CONFIG_VARIABLES, ConfigProblems, loadConfig, readEnvironment, type Env } from './config.ts';
+import { CONFIG_VARIABLES, ConfigProblems, loadConfig, readEnvironment } from './config.ts';
 
 function refusal(env: Record<string, string>, requireCredentials = false): ConfigError {
   try {
@@ -145,7 +145,7 @@ describe('configuration', () => {
   });
 
   it('never quotes a password or a query in a URL problem', () => {
-    const cases: Env[] = [
+    const cases: Record<string, string>[] = [
       { DATABASE_URL: 'postgres://u:PWLEAK42@h:notaport/db' },
       { METAACCESS_URL: 'https://u:PWLEAK42@gears.opswat.com/?access_token=SECRET77' },
       { METAACCESS_URL: 'https://gears.opswat.com/?access_token=SECRET77' },
