@@ -54,7 +54,7 @@ END
 $$;
 --> statement-breakpoint
 -- Only a month made by create_snapshot_partition: the definer functions below act on nothing else.
-CREATE FUNCTION "metaaccess"."snapshot_partition"(part text) RETURNS regclass
+CREATE OR REPLACE FUNCTION "metaaccess"."snapshot_partition"(part text) RETURNS regclass
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, metaaccess, pg_temp AS $$
 DECLARE
   rel regclass;
@@ -68,7 +68,7 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
-CREATE FUNCTION "metaaccess"."drop_snapshot_partition"(part text) RETURNS bigint
+CREATE OR REPLACE FUNCTION "metaaccess"."drop_snapshot_partition"(part text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, metaaccess, pg_temp AS $$
 DECLARE
   n bigint;
@@ -80,7 +80,7 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
-CREATE FUNCTION "metaaccess"."compact_snapshot_partition"(part text) RETURNS void
+CREATE OR REPLACE FUNCTION "metaaccess"."compact_snapshot_partition"(part text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, metaaccess, pg_temp AS $$
 DECLARE
   rel regclass := metaaccess.snapshot_partition(part);
@@ -97,7 +97,7 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
-CREATE FUNCTION "metaaccess"."analyze_devices"() RETURNS void
+CREATE OR REPLACE FUNCTION "metaaccess"."analyze_devices"() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, metaaccess, pg_temp AS $$
 BEGIN
   ANALYZE metaaccess.devices;
@@ -107,13 +107,13 @@ $$;
 REVOKE EXECUTE ON FUNCTION "metaaccess"."create_snapshot_partition"(date), "metaaccess"."drop_snapshot_partition"(text),
   "metaaccess"."compact_snapshot_partition"(text), "metaaccess"."analyze_devices"() FROM PUBLIC;
 --> statement-breakpoint
-CREATE FUNCTION "metaaccess"."writer_functions"() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+CREATE OR REPLACE FUNCTION "metaaccess"."writer_functions"() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
   SELECT ARRAY['create_snapshot_partition(date)', 'drop_snapshot_partition(text)', 'compact_snapshot_partition(text)', 'analyze_devices()']
 $$;
 --> statement-breakpoint
 -- DML on every table (partitions included; the migration journal read-only), reads of the views,
 -- the sequences, and the definer functions: nothing that creates, alters or drops.
-CREATE FUNCTION "metaaccess"."grant_writer"() RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION "metaaccess"."grant_writer"() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   rel record;
   fn text;

@@ -72,6 +72,7 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x', /postgres/],
     ['DATABASE_URL', 'postgres://u:pw@h:notaport/db', /not a valid URL .*port must be a number/],
     ['DATABASE_URL', 'postgres://u:p#w@h/db', /percent-encoded/],
+    ['DATABASE_URL', 'postgres://u:Pa@ss/W0rdX@h:5432/db', /@ as %40/],
     ['LOG_LEVEL', 'loud', /not one of/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     const err = refusal({ [name]: value });
@@ -151,11 +152,12 @@ describe('configuration', () => {
       { METAACCESS_URL: 'https://gears.opswat.com/?access_token=SECRET77' },
       { METAACCESS_URL: 'https://gears.opswat.com/o/api?access_token=SECRET77' },
       { METAACCESS_URL: 'gears:PWLEAK42@opswat.com?access_token=SECRET77' },
+      { DATABASE_URL: 'postgres://u:PW@LEAK42/tail@h:5432/db' },
     ];
     for (const env of cases) {
       const message = refusal(env).message;
       expect(message).toMatch(/^(DATABASE_URL|METAACCESS_URL): /);
-      expect(message).not.toMatch(/PWLEAK42|SECRET77/);
+      expect(message).not.toMatch(/PWLEAK42|SECRET77|LEAK42|tail/);
     }
     expect(refusal(cases[1]!).message).toMatch(/must not hold a user name or password/);
     expect(refusal(cases[2]!).message).toContain('remove the query (not shown) from https://gears.opswat.com');

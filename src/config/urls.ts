@@ -24,11 +24,14 @@ export function quotableUrl(raw: string): string {
 export function readDatabaseUrl(value: string): string {
   if (!/^postgres(ql)?:\/\//.test(value)) throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
   const encoded = /\s|%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(value) ? encodeURI(value).replace(/%25(\d\d)/g, '%$1') : value;
-  if (URL.canParse(encoded) || URL.canParse(encoded.replace('@/', '@___DUMMY___/'))) return value;
+  // A second "@" (before the query) is a password's unencoded "@": parsed, the password's tail
+  // becomes the host, which would be looked up in DNS and tried with the rest as the password.
+  const atSigns = (value.split('?')[0]!.match(/@/g) ?? []).length;
+  if (atSigns < 2 && (URL.canParse(encoded) || URL.canParse(encoded.replace('@/', '@___DUMMY___/')))) return value;
   throw new ConfigError(
     'DATABASE_URL',
     'is not a valid URL (value not shown: it may hold a password): the port must be a number,'
-      + ' and a password with reserved characters (# / ? @ :) must be percent-encoded (# as %23)',
+      + ' and a password with reserved characters (# / ? @ :) must be percent-encoded (# as %23, @ as %40)',
   );
 }
 
