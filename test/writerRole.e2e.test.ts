@@ -186,6 +186,13 @@ describe('the writer role (docs/writer-role.sql)', () => {
     cleanUp(() => reader.end());
     await reader.query('set role metaaccess_reader');
     await expect(reader.query("select metaaccess.create_snapshot_partition('2040-01-01')")).rejects.toMatchObject({ code: '42501' });
+    // A release ahead of the schema: the writer may not migrate, and is told whose step it is.
+    await h.tdb.database.db.execute(
+      sql`delete from metaaccess.__drizzle_migrations where created_at = (select max(created_at) from metaaccess.__drizzle_migrations)`,
+    );
+    await expect(runMigrations(writer, { timezone: 'UTC' })).rejects.toThrow(/permission denied .*run `migrate` as the schema owner first/);
+    await runMigrations(h.tdb.database, { timezone: 'UTC' }); // the owner re-applies it
+    await runMigrations(writer, { timezone: 'UTC' });
   });
 
   // psql is the postgres image's client; a machine without it cannot run the script.

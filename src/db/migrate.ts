@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { AppError } from '../lib/errors.ts';
+import { AppError, toDatabaseError } from '../lib/errors.ts';
 import { queryRows, type Database, type MigrationSet } from './openDatabase.ts';
 
 /** Resolves from both src/db and dist/db: the folder ships beside them. */
@@ -35,7 +35,8 @@ export async function runMigrations(database: Database, options: { timezone?: st
     if (err instanceof AppError) throw err;
     const cause = (err as { cause?: { message?: string } }).cause;
     // A worker's writer login may not migrate: the upgrade is the schema owner's step.
-    const hint = findSqlstate(err) === '42501' ? ' (this login may not change the schema: run `migrate` as the schema owner first)' : '';
+    const hint =
+      toDatabaseError(err)?.sqlstate === '42501' ? ' (this login may not change the schema: run `migrate` as the schema owner first)' : '';
     throw new AppError('MIGRATION_FAILED', `migrations failed: ${cause?.message ?? (err as Error).message}${hint}`, { cause: err });
   }
 }
@@ -80,11 +81,4 @@ export async function readMigrationState(database: Database): Promise<MigrationS
   );
   const lastAt = last?.at === null || last?.at === undefined ? -Infinity : Number(last.at);
   return { initialized: true, applied: Number(last?.n ?? 0), pending: shipped.filter((m) => m.when > lastAt).map((m) => m.tag), latest };
-}
-
-function findSqlstate(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-  }
-  return undefined;
 }
