@@ -6,22 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../src/db/migrate.ts';
 import { openDatabase, queryRows, type Database } from '../src/db/openDatabase.ts';
 import { insertRun, type RunCounters } from '../src/db/runs.ts';
+import { emptyCounters } from '../src/jobs/runState.ts';
 import { storePages } from '../src/jobs/storePages.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/testDatabase.ts';
 
 const NOW = new Date('2025-03-01T02:00:00Z');
-const ZERO: RunCounters = {
-  pages: 0,
-  requests: 0,
-  retries: 0,
-  rateLimited: 0,
-  rateLimitWaitMs: 0,
-  devicesSeen: 0,
-  devicesAdded: 0,
-  devicesChanged: 0,
-  devicesRemoved: 0,
-  recordsRejected: 0,
-};
+const ZERO: RunCounters = emptyCounters();
 
 const adapter = (mac: string, ip: string) => ({ mac_addr: mac, ipv4_addr: ip, ipv6_addr: '' });
 const win = { family: 'Windows', name: 'Windows 11 Pro', version: '10.0.22631', user_password_set: '1' };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { emptyCounters } from '../jobs/runState.ts';
 import type { RunSummary } from '../jobs/runSync.ts';
 import { LockHeldError } from '../lib/errors.ts';
 import { createSilentLogger } from '../lib/logger.ts';
@@ -16,18 +17,7 @@ const summary = (runId: number): RunSummary => ({
   abandonedRuns: [],
   resumed: null,
   rateLimitWaitMs: 0,
-  counters: {
-    pages: 0,
-    requests: 0,
-    retries: 0,
-    rateLimited: 0,
-    rateLimitWaitMs: 0,
-    devicesSeen: 0,
-    devicesAdded: 0,
-    devicesChanged: 0,
-    devicesRemoved: 0,
-    recordsRejected: 0,
-  },
+  counters: emptyCounters(),
 });
 
 describe('scheduler', () => {
